@@ -1,0 +1,81 @@
+"""Dates and timestamps as the record format writes them.
+
+Records keep dates and timestamps as the text the reviewer wrote (the loader never lets
+YAML turn them into objects), so that a bad value can be reported as written. These
+helpers decide what is a date, what is a timestamp with a zone, and compare instants.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+# ISO 8601 / RFC 3339: date, 'T' (or a space, as YAML allows), time, then a zone.
+_TIMESTAMP = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s*(?:(?P<utc>[Zz])|(?P<sign>[+-])(?P<oh>\d{2})(?::?(?P<om>\d{2}))?)?$"
+)
+
+
+def parse_date(text: object) -> dt.date | None:
+    """The date written as YYYY-MM-DD, or None when the text is not a real date."""
+    if not isinstance(text, str):
+        return None
+    m = _DATE.match(text)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3]))
+    except ValueError:
+        return None
+
+
+def parse_timestamp(text: object) -> dt.datetime | None:
+    """The instant of a timestamp with a zone, or None when it is not one."""
+    if not isinstance(text, str):
+        return None
+    m = _TIMESTAMP.match(text)
+    if not m or not (m["utc"] or m["sign"]):
+        return None
+    try:
+        fraction = (m[7] or "0")[:6].ljust(6, "0")
+        offset = dt.timedelta(0)
+        if m["sign"]:
+            hours, minutes = int(m["oh"]), int(m["om"] or 0)
+            if hours > 23 or minutes > 59:
+                return None
+            offset = dt.timedelta(hours=hours, minutes=minutes)
+            if m["sign"] == "-":
+                offset = -offset
+        return dt.datetime(
+            int(m[1]), int(m[2]), int(m[3]), int(m[4]), int(m[5]), int(m[6] or 0), int(fraction),
+            tzinfo=dt.timezone(offset),
+        )
+    except ValueError:
+        return None
+
+
+def timestamp_problem(text: str) -> str:
+    """Why a text is not a timestamp with a zone, in words a reviewer can act on."""
+    if parse_date(text) is not None or _DATE.match(text):
+        return f"{text!r} is a date; a timestamp with a time and a zone is expected (e.g. {text}T14:05:00Z)"
+    m = _TIMESTAMP.match(text)
+    if m and not (m["utc"] or m["sign"]):
+        return f"{text!r} has no time zone; add one (Z for UTC, or an offset such as +02:00)"
+    return f"{text!r} is not a timestamp with a zone (ISO 8601, e.g. 2025-03-02T14:05:00Z)"
+
+
+def date_problem(text: str) -> str:
+    """Why a text is not a date, in words a reviewer can act on."""
+    if _TIMESTAMP.match(text):
+        return f"{text!r} is a timestamp; a date (YYYY-MM-DD) is expected here"
+    return f"{text!r} is not a date (YYYY-MM-DD)"
+
+
+def parse_day(text: str) -> dt.date:
+    """Parse a --as-of style date, raising ValueError with a readable message."""
+    value = parse_date(text)
+    if value is None:
+        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+    return value

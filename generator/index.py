@@ -1,0 +1,216 @@
+"""Check the whole knowledge base and index it: catalogs, ids, references, rules, backlinks.
+
+Built in passes (as strictdoc builds its traceability index): read the catalogs, check
+each record against its schema, register every review id (a duplicate names both
+files), run the rules that resolve references, then build the typed model and the
+backlinks both ways. Every finding of the run is returned; nothing is raised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from generator import schema
+from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics
+from generator.load import SourceKB, SourceRecord, load_kb
+from generator.model import Category, Control, Framework, Review, review_from_data, slug
+from generator.rules import ControlInfo, RuleContext, run_rules
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The checked knowledge base: typed reviews, catalogs and the links between them."""
+
+    root: Path
+    reviews: tuple[Review, ...]
+    categories: dict[str, Category]
+    frameworks: tuple[Framework, ...]
+    restricted: tuple[str, ...] = ()
+    files: int = 0
+
+    @cached_property
+    def by_id(self) -> dict[str, Review]:
+        return {r.id: r for r in self.reviews}
+
+    @cached_property
+    def controls(self) -> dict[str, Control]:
+        return {c.ref: c for f in self.frameworks for c in f.controls}
+
+    @cached_property
+    def referenced_by(self) -> dict[str, tuple[str, ...]]:
+        """Review id -> ids of the reviews that list it as related (the backlinks)."""
+        links: dict[str, set[str]] = defaultdict(set)
+        for review in self.reviews:
+            for other in review.related:
+                if other != review.id:
+                    links[other].add(review.id)
+        return {k: tuple(sorted(v)) for k, v in links.items()}
+
+    def related_both_ways(self, review: Review) -> tuple[str, ...]:
+        """Ids related to a review in either direction, sorted."""
+        ids = set(review.related) | set(self.referenced_by.get(review.id, ()))
+        ids.discard(review.id)
+        return tuple(sorted(ids))
+
+    @cached_property
+    def replaces(self) -> dict[str, tuple[str, ...]]:
+        """Control ref -> refs of the superseded controls it replaces."""
+        links: dict[str, list[str]] = defaultdict(list)
+        for control in self.controls.values():
+            if control.replaced_by:
+                links[control.replaced_by].append(control.ref)
+        return {k: tuple(sorted(v)) for k, v in links.items()}
+
+    @cached_property
+    def reviews_by_category(self) -> dict[str, tuple[Review, ...]]:
+        groups: dict[str, list[Review]] = defaultdict(list)
+        for review in self.reviews:
+            for category in review.root_cause.categories:
+                groups[category].append(review)
+        return {k: tuple(v) for k, v in groups.items()}
+
+    @cached_property
+    def reviews_by_control(self) -> dict[str, tuple[Review, ...]]:
+        groups: dict[str, list[Review]] = defaultdict(list)
+        for review in self.reviews:
+            for ref in review.controls:
+                groups[ref].append(review)
+        return {k: tuple(v) for k, v in groups.items()}
+
+
+# -- catalogs --------------------------------------------------------------------------
+
+def _categories(record: SourceRecord | None, found: list[Diagnostic]) -> dict[str, Category]:
+    if record is None:
+        return {}
+    problems = schema.check(record, "taxonomy")
+    found += problems
+    categories: dict[str, Category] = {}
+    items = record.data.get("categories") if isinstance(record.data, dict) else None
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        cid = item["id"]
+        if cid in categories:
+            found.append(error(record.path, *record.at_value(("categories", index, "id")), "duplicate-id",
+                               f"categories[{index}].id: category {cid!r} is defined twice", "give each category its own id"))
+            continue
+        categories[cid] = Category(cid, str(item.get("title", cid)), str(item.get("description", "") or ""), record.path)
+    return categories
+
+
+def _frameworks(record: SourceRecord | None, found: list[Diagnostic]) -> tuple[Framework, ...]:
+    if record is None:
+        return ()
+    found += schema.check(record, "controls")
+    frameworks: list[Framework] = []
+    framework_slugs: dict[str, str] = {}
+    items = record.data.get("frameworks") if isinstance(record.data, dict) else None
+    for f_index, fw in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(fw, dict) or not isinstance(fw.get("id"), str):
+            continue
+        fid = fw["id"]
+        other = framework_slugs.get(slug(fid))
+        if other is not None:
+            same = "is defined twice" if other == fid else f"has the same page address as {other!r} (controls/{slug(fid)}/)"
+            found.append(error(record.path, *record.at_value(("frameworks", f_index, "id")), "duplicate-id",
+                               f"frameworks[{f_index}].id: framework {fid!r} {same}", "give each framework its own id"))
+            continue
+        framework_slugs[slug(fid)] = fid
+        controls: list[Control] = []
+        control_slugs: dict[str, str] = {}
+        entries = fw.get("controls")
+        for c_index, item in enumerate(entries if isinstance(entries, list) else []):
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+                continue
+            cid = item["id"]
+            other = control_slugs.get(slug(cid))
+            if other is not None:
+                same = "is defined twice" if other == cid else f"has the same page address as {other!r}"
+                found.append(error(record.path, *record.at_value(("frameworks", f_index, "controls", c_index, "id")), "duplicate-id",
+                                   f"frameworks[{f_index}].controls[{c_index}].id: control {fid}/{cid} {same}",
+                                   "give each control its own id"))
+                continue
+            control_slugs[slug(cid)] = cid
+            replaced_by = item.get("replaced_by") if isinstance(item.get("replaced_by"), str) else None
+            controls.append(Control(fid, cid, str(item.get("title", cid)), replaced_by, record.path))
+        frameworks.append(Framework(fid, str(fw.get("title", fid)), tuple(controls)))
+    known = {c.ref for f in frameworks for c in f.controls}
+    for f_index, fw in enumerate(items if isinstance(items, list) else []):
+        for c_index, item in enumerate(fw.get("controls", []) if isinstance(fw, dict) and isinstance(fw.get("controls"), list) else []):
+            target = item.get("replaced_by") if isinstance(item, dict) else None
+            if isinstance(target, str) and target not in known:
+                found.append(error(record.path, *record.at_value(("frameworks", f_index, "controls", c_index, "replaced_by")),
+                                   "unknown-replacement",
+                                   f"frameworks[{f_index}].controls[{c_index}].replaced_by: no control {target!r} in the catalog",
+                                   "name the replacement as FRAMEWORK/CONTROL of a control defined in controls.yaml"))
+    return tuple(frameworks)
+
+
+# -- reviews ---------------------------------------------------------------------------
+
+def _check_ids(records: list[SourceRecord], found: list[Diagnostic]) -> set[str]:
+    """Each id equals its file stem and is unique; returns every id seen."""
+    owners: dict[str, list[SourceRecord]] = defaultdict(list)
+    for record in records:
+        rid = record.data.get("id")
+        if isinstance(rid, str):
+            owners[rid].append(record)
+            if rid != record.stem:
+                found.append(error(record.path, *record.at_value(("id",)), "id-mismatch",
+                                   f"id: {rid!r} differs from the file name {record.path.name!r}",
+                                   f"rename the file to {rid}.yaml, or set id: {record.stem}"))
+        owners_by_stem = owners.setdefault("\0stem:" + record.stem, [])
+        owners_by_stem.append(record)
+    for key, group in owners.items():
+        if len(group) < 2:
+            continue
+        if key.startswith("\0") and len({str(r.data.get("id")) for r in group}) == 1 and isinstance(group[0].data.get("id"), str):
+            continue  # X.yaml beside X.yml, both saying id X: the id group reports it
+        for record in group:
+            others = ", ".join(_shown(o.path) for o in group if o is not record)
+            what = f"the id {record.data.get('id')!r}" if not key.startswith("\0") else f"the id {record.stem!r} (file name)"
+            found.append(error(record.path, *record.at_value(("id",)), "duplicate-id",
+                               f"id: {what} is also used by {others}", "every review needs its own id"))
+    return {k for k in owners if not k.startswith("\0")}
+
+
+def _shown(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+def check_kb(source: SourceKB, *, as_of: dt.date) -> Result[KnowledgeBase]:
+    """Run every check on what was loaded, and build the model of the valid reviews."""
+    found: list[Diagnostic] = []
+    categories = _categories(source.taxonomy, found)
+    frameworks = _frameworks(source.controls, found)
+    valid: list[SourceRecord] = []
+    for record in source.reviews:
+        problems = schema.check(record, "review")
+        found += problems
+        if not any(p.severity is Severity.ERROR for p in problems):
+            valid.append(record)
+    review_ids = _check_ids(source.reviews, found)
+    context = RuleContext(
+        as_of=as_of,
+        categories=set(categories),
+        controls={c.ref: ControlInfo(c.ref, c.replaced_by) for f in frameworks for c in f.controls},
+        review_ids=review_ids,
+    )
+    for record in source.reviews:
+        found += run_rules(record, context)
+    reviews = sorted((review_from_data(r.data, r.path) for r in valid), key=lambda r: r.id)
+    kb = KnowledgeBase(root=source.root, reviews=tuple(reviews), categories=categories, frameworks=frameworks,
+                       files=source.files)
+    return Result(kb, sorted_diagnostics(found))
+
+
+def validate(kb_dir: Path, *, as_of: dt.date) -> Result[KnowledgeBase]:
+    """Load and check a KB folder: the whole of `kb validate`."""
+    source, found = load_kb(kb_dir)
+    result = check_kb(source, as_of=as_of)
+    return Result(result.value, sorted_diagnostics(found + result.diagnostics))

@@ -1,0 +1,451 @@
+"""Read the knowledge base from disk: discover files, parse YAML, keep source positions.
+
+A broken file is a Diagnostic, never an exception: one bad file must not hide the others.
+The YAML is composed by libyaml (when present) into nodes, and this module builds the
+plain data itself, so that it can
+- reject duplicate keys (PyYAML silently keeps the last one),
+- keep dates and timestamps as the text written (the schema judges them),
+- bound alias expansion and nesting (an alias bomb fails fast, in bounded memory),
+- know the line and column of every key and value, for findings.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.diagnostics import Diagnostic, error, warning
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_ALIAS_NODES = 10_000
+MAX_DEPTH = 100
+# libyaml's composer recurses in C: a deep enough document crashes the process. Documents
+# that could nest that deep are first scanned event by event, which does not recurse.
+_SAFE_COMPOSE_DEPTH = 1000
+
+Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+_TAG = "tag:yaml.org,2002:"
+_SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar converters are used (int, float, bool)
+
+JsonPath = tuple  # of str keys and int indices
+
+
+@dataclass(frozen=True)
+class Span:
+    """1-based line and column of a key and of its value."""
+
+    key_line: int
+    key_col: int
+    value_line: int
+    value_col: int
+
+
+class Positions:
+    """Where each key and value of a document stands in its source."""
+
+    def __init__(self, table: dict[JsonPath, Span]):
+        self._table = table
+
+    def _nearest(self, path: JsonPath) -> tuple[JsonPath, Span | None]:
+        path = tuple(path)
+        while path and path not in self._table:
+            path = path[:-1]
+        return path, self._table.get(path)
+
+    def key(self, path: JsonPath) -> tuple[int, int]:
+        """The key (or list item) at path; the nearest enclosing one if path is not there."""
+        _, span = self._nearest(path)
+        return (span.key_line, span.key_col) if span else (1, 1)
+
+    def value(self, path: JsonPath) -> tuple[int, int]:
+        """The value at path; the nearest enclosing key if path is not there."""
+        found, span = self._nearest(path)
+        if span is None:
+            return (1, 1)
+        if found == tuple(path):
+            return (span.value_line, span.value_col)
+        return (span.key_line, span.key_col)
+
+    def mapping(self, path: JsonPath) -> tuple[int, int]:
+        """First line of the mapping at path (line 1 for the top level), for a missing key."""
+        if not path:
+            return (1, 1)
+        return self.value(path)
+
+
+@dataclass
+class SourceRecord:
+    """One parsed YAML file: its plain data and, on demand, the positions of its nodes."""
+
+    path: Path
+    data: Any
+    text: str = field(repr=False)
+
+    @property
+    def stem(self) -> str:
+        return self.path.stem
+
+    @cached_property
+    def positions(self) -> Positions:
+        # Built only for files that have findings: a clean file never pays for it.
+        node = _compose(self.text)
+        table: dict[JsonPath, Span] = {}
+        if node is not None:
+            _Builder(record_positions=table).build(node)
+        return Positions(table)
+
+    def at_key(self, path: JsonPath) -> tuple[int, int]:
+        return self.positions.key(path)
+
+    def at_value(self, path: JsonPath) -> tuple[int, int]:
+        return self.positions.value(path)
+
+    def at_mapping(self, path: JsonPath) -> tuple[int, int]:
+        return self.positions.mapping(path)
+
+
+class _Stop(Exception):
+    """Construction stops at the first structural problem (bomb, depth, bad tag)."""
+
+    def __init__(self, diagnostic_args: tuple[int, int, str, str, str]):
+        super().__init__(diagnostic_args[3])
+        self.args_ = diagnostic_args
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+class _Builder:
+    """Turn composed nodes into plain data: dict, list, str, int, float, bool, None."""
+
+    def __init__(self, *, record_positions: dict[JsonPath, Span] | None = None):
+        self.positions = record_positions
+        self.problems: list[tuple[int, int, str, str, str]] = []
+        self.done: dict[int, Any] = {}  # id(node) -> value, to reuse anchored nodes
+        self.heights: dict[int, int] = {}
+        self.sizes: dict[int, int] = {}
+        self.active: set[int] = set()
+        self.alias_nodes = 0
+
+    def build(self, node: yaml.Node) -> Any:
+        line, col = _mark(node)
+        if self.positions is not None:
+            self.positions[()] = Span(1, 1, line, col)
+        return self._value(node, (), 0)[0]
+
+    def _value(self, node: yaml.Node, path: JsonPath, depth: int) -> tuple[Any, int, int]:
+        """Return (value, height, size) of node; shared (aliased) nodes are reused."""
+        key = id(node)
+        if key in self.active:
+            raise _Stop((*_mark(node), "alias-expansion", "an alias refers to the node that contains it (a recursive alias)", ""))
+        if key in self.done:
+            height, size = self.heights[key], self.sizes[key]
+            self.alias_nodes += size
+            if self.alias_nodes > MAX_ALIAS_NODES:
+                raise _Stop((*_mark(node), "alias-expansion",
+                             f"aliases expand to more than {MAX_ALIAS_NODES:,} nodes",
+                             "anchors and aliases are allowed, but not to repeat this much; write the values out"))
+            if depth + height > MAX_DEPTH:
+                raise _Stop((*_mark(node), "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels", ""))
+            return self.done[key], height, size
+        if depth > MAX_DEPTH:
+            raise _Stop((*_mark(node), "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels", ""))
+        self.active.add(key)
+        if isinstance(node, yaml.MappingNode):
+            value, height, size = self._mapping(node, path, depth)
+        elif isinstance(node, yaml.SequenceNode):
+            value, height, size = self._sequence(node, path, depth)
+        else:
+            value, height, size = self._scalar(node), 0, 1
+        self.active.discard(key)
+        self.done[key], self.heights[key], self.sizes[key] = value, height, size
+        return value, height, size
+
+    def _scalar(self, node: yaml.Node) -> Any:
+        tag = node.tag
+        if tag not in _SCALAR_TAGS:
+            if tag == _TAG + "merge":
+                return "<<"
+            shown = tag.replace(_TAG, "!!")
+            raise _Stop((*_mark(node), "yaml", f"the tag {shown} is not supported in a record",
+                         "remove the tag; records hold plain strings, numbers, booleans, lists and mappings"))
+        if tag in (_TAG + "str", _TAG + "timestamp"):
+            # Timestamps stay as written: the schema decides if they are dates or instants.
+            return node.value
+        if tag == _TAG + "int":
+            return _CONSTRUCTOR.construct_yaml_int(node)
+        if tag == _TAG + "float":
+            return _CONSTRUCTOR.construct_yaml_float(node)
+        if tag == _TAG + "bool":
+            return _CONSTRUCTOR.construct_yaml_bool(node)
+        return None
+
+    def _sequence(self, node: yaml.SequenceNode, path: JsonPath, depth: int) -> tuple[list, int, int]:
+        items, height, size = [], 0, 1
+        for index, child in enumerate(node.value):
+            child_path = path + (index,)
+            if self.positions is not None:
+                line, col = _mark(child)
+                self.positions[child_path] = Span(line, col, line, col)
+            value, h, s = self._value(child, child_path, depth + 1)
+            items.append(value)
+            height, size = max(height, h + 1), size + s
+        return items, height, size
+
+    def _mapping(self, node: yaml.MappingNode, path: JsonPath, depth: int) -> tuple[dict, int, int]:
+        result: dict[str, Any] = {}
+        seen: dict[str, yaml.Node] = {}
+        merges: list[yaml.Node] = []
+        height, size = 0, 1
+        for key_node, value_node in node.value:
+            if key_node.tag == _TAG + "merge":
+                merges.append(value_node)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append((*_mark(key_node), "key-type", "a key must be a plain string, not a list or mapping", ""))
+                continue
+            key = self._scalar(key_node)
+            if not isinstance(key, str):
+                self.problems.append((*_mark(key_node), "key-type",
+                                      f"the key {key_node.value!r} is read by YAML as {_describe(key)}, not as text",
+                                      f"quote it: '{key_node.value}'"))
+                continue
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                self.problems.append((*_mark(key_node), "duplicate-key",
+                                      f"duplicate key {key!r} (first defined on line {first})",
+                                      "YAML keeps only one of them; remove or rename the other"))
+                continue
+            seen[key] = key_node
+            child_path = path + (key,)
+            if self.positions is not None:
+                kl, kc = _mark(key_node)
+                vl, vc = (kl, kc) if id(value_node) in self.done else _mark(value_node)
+                self.positions[child_path] = Span(kl, kc, vl, vc)
+            value, h, s = self._value(value_node, child_path, depth + 1)
+            result[key] = value
+            height, size = max(height, h + 1), size + s
+        for merge_node in merges:
+            # '<<: *base' merges the keys the mapping does not set itself.
+            sources = merge_node.value if isinstance(merge_node, yaml.SequenceNode) else [merge_node]
+            for source in sources:
+                value, h, s = self._value(source, path, depth + 1)
+                if not isinstance(value, dict):
+                    self.problems.append((*_mark(source), "yaml", "a merge key '<<' must name a mapping", ""))
+                    continue
+                for k, v in value.items():
+                    result.setdefault(k, v)
+                height, size = max(height, h), size + s
+        return result, height, size
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if value is None:
+        return "null"
+    return f"the number {value!r}"
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """Where the document first nests deeper than MAX_DEPTH, scanning events without recursion."""
+    depth = 0
+    loader = Loader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark.line + 1, event.start_mark.column + 1
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    finally:
+        loader.dispose()
+    return None
+
+
+def _could_be_deep(text: str) -> bool:
+    # Block nesting needs a column of indentation (or an indicator) per level, flow
+    # nesting a bracket per level; only documents that could exceed the limit are scanned.
+    brackets = text.count("[") + text.count("{")
+    widest = max((len(line) for line in text.splitlines()), default=0)
+    return brackets + widest >= MAX_DEPTH
+
+
+def _line_col_of_offset(data: bytes | str, offset: int) -> tuple[int, int]:
+    newline = b"\n" if isinstance(data, bytes) else "\n"
+    line = data.count(newline, 0, offset) + 1
+    start = data.rfind(newline, 0, offset) + 1
+    return line, offset - start + 1
+
+
+def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> Diagnostic:
+    if isinstance(exc, yaml.reader.ReaderError):
+        line, col = _line_col_of_offset(text, exc.position)
+        return error(path, line, col, "yaml", f"the control character U+{exc.character:04X} is not allowed in YAML",
+                     "remove it, or write it as an escape (\\u....) inside double quotes")
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    if isinstance(exc, yaml.composer.ComposerError) and "single document" in (context or ""):
+        return error(path, line, col, "multiple-documents", "the file holds more than one YAML document",
+                     "a record is one document: remove the '---' separator and what follows, or split it into two files")
+    message = problem if not context else f"{context}: {problem}"
+    hint = ""
+    lines = text.splitlines()
+    if 0 < line <= len(lines) and "\t" in lines[line - 1][: col + 1]:
+        hint = "YAML does not allow tabs for indentation; indent with spaces"
+    return error(path, line, col, "yaml", f"not valid YAML: {message}", hint)
+
+
+def parse_text(path: Path, raw: bytes) -> tuple[SourceRecord | None, list[Diagnostic]]:
+    """Parse the bytes of one file into a SourceRecord, or say why it cannot be."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col_of_offset(raw, exc.start)
+        return None, [error(path, line, col, "encoding", f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x})",
+                            "save the file as UTF-8")]
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        if _could_be_deep(text):
+            where = _too_deep(text)
+            if where is not None:
+                return None, [error(path, *where, "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels")]
+        node = _compose(text)
+    except yaml.YAMLError as exc:
+        return None, [_yaml_error(path, text, exc)]
+    if node is None:
+        return None, [error(path, 1, 1, "empty-file", "the file is empty", "write the record, or delete the file")]
+    if not isinstance(node, yaml.MappingNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"
+        return None, [error(path, *_mark(node), "not-a-mapping", f"the document is {kind}, not a mapping of fields",
+                            "a record is a mapping: 'id: ...', 'title: ...' and so on, one per line")]
+    builder = _Builder()
+    try:
+        data = builder.build(node)
+    except _Stop as stop:
+        line, col, rule, message, hint = stop.args_
+        return None, [error(path, line, col, rule, message, hint)]
+    diagnostics = [error(path, line, col, rule, message, hint) for line, col, rule, message, hint in builder.problems]
+    return SourceRecord(path=path, data=data, text=text), diagnostics
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def read_file(path: Path, root: Path) -> tuple[SourceRecord | None, list[Diagnostic]]:
+    """Read one KB file safely: no symlink out of the KB, nothing over 1 MiB."""
+    try:
+        info = os.lstat(path)
+        if stat.S_ISLNK(info.st_mode):
+            target = path.resolve()
+            if not _inside(target, root):
+                return None, [error(path, 1, 1, "symlink-escape", "the file is a symbolic link that leaves the knowledge base; it was not followed",
+                                    "copy the record into the knowledge base instead of linking to it")]
+            info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None, [error(path, 1, 1, "not-a-file", "not a regular file")]
+        if info.st_size > MAX_FILE_BYTES:
+            return None, [error(path, 1, 1, "file-too-large",
+                                f"the file is {info.st_size:,} bytes; a KB file may be at most {MAX_FILE_BYTES:,} bytes (1 MiB)",
+                                "split the record or move attachments out of it")]
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        return None, [error(path, 1, 1, "missing-file", "the file does not exist (or is a broken link)")]
+    except OSError as exc:
+        return None, [error(path, 1, 1, "unreadable", f"cannot read the file: {exc.strerror or exc}")]
+    if len(raw) > MAX_FILE_BYTES:  # grew while we read it
+        return None, [error(path, 1, 1, "file-too-large", f"the file is larger than {MAX_FILE_BYTES:,} bytes (1 MiB)")]
+    return parse_text(path, raw)
+
+
+@dataclass
+class SourceKB:
+    """Everything read from a KB folder, before any checking beyond YAML."""
+
+    root: Path
+    reviews: list[SourceRecord]
+    taxonomy: SourceRecord | None
+    controls: SourceRecord | None
+    files: int
+
+
+REVIEW_SUFFIXES = (".yaml", ".yml")
+
+
+def discover_reviews(root: Path) -> tuple[list[Path], list[Diagnostic]]:
+    """The record files in reviews/ (not recursive); anything else there is a warning."""
+    folder = root / "reviews"
+    diagnostics: list[Diagnostic] = []
+    if folder.is_symlink() and not _inside(folder.resolve(), root):
+        return [], [error(folder, 1, 1, "symlink-escape", "reviews/ is a symbolic link that leaves the knowledge base; it was not followed")]
+    if not folder.is_dir():
+        return [], []
+    paths: list[Path] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        path = folder / entry.name
+        if entry.name.endswith(REVIEW_SUFFIXES) and not entry.is_dir():
+            paths.append(path)
+        elif entry.is_dir(follow_symlinks=False):
+            diagnostics.append(warning(path, 1, 1, "stray-file", "a folder in reviews/ is not read: records are not looked for in subfolders",
+                                       "move its records into reviews/ itself"))
+        else:
+            hint = "records are reviews/<ID>.yaml or reviews/<ID>.yml"
+            if entry.name.lower().endswith(REVIEW_SUFFIXES):
+                hint = f"rename it to {Path(entry.name).stem}.yaml (the suffix is lower case)"
+            diagnostics.append(warning(path, 1, 1, "stray-file", "not a record: only .yaml and .yml files in reviews/ are read", hint))
+    return paths, diagnostics
+
+
+def load_kb(root: Path) -> tuple[SourceKB, list[Diagnostic]]:
+    """Read every file of the KB, returning what parsed and a finding for everything else."""
+    root = root.resolve()
+    diagnostics: list[Diagnostic] = []
+    paths, found = discover_reviews(root)
+    diagnostics += found
+    reviews: list[SourceRecord] = []
+    for path in paths:
+        record, problems = read_file(path, root)
+        diagnostics += problems
+        if record is not None:
+            reviews.append(record)
+    catalogs: dict[str, SourceRecord | None] = {}
+    for name in ("taxonomy", "controls"):
+        path = root / f"{name}.yaml"
+        if not path.exists() and not path.is_symlink():
+            diagnostics.append(error(path, 1, 1, "missing-file", f"the knowledge base has no {name}.yaml",
+                                     f"create {name}.yaml (see the record format); reviews refer to it"))
+            catalogs[name] = None
+            continue
+        record, problems = read_file(path, root)
+        diagnostics += problems
+        catalogs[name] = record
+    kb = SourceKB(root=root, reviews=reviews, taxonomy=catalogs["taxonomy"], controls=catalogs["controls"], files=len(paths) + 2)
+    return kb, diagnostics

@@ -1,0 +1,302 @@
+"""The knowledge base as typed, immutable objects, built from records that passed the schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator import dates
+
+TLP_LEVELS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED")
+DEFAULT_TLP = "TLP:AMBER"
+SEVERITIES = ("P1", "P2", "P3")
+REVIEW_STATUSES = ("draft", "in-review", "approved", "closed")
+ACTION_STATUSES = ("open", "in-progress", "done", "cancelled")
+LESSON_KINDS = ("process", "tool", "training")
+RCA_METHODS = ("five-whys", "fishbone", "fault-tree")
+REVIEW_DEADLINE_HOURS = {"P1": 72, "P2": 72, "P3": 7 * 24}
+
+
+def slug(text: str) -> str:
+    """Lower case, every character other than a-z, 0-9 and '-' replaced by '-' (the URL rule)."""
+    return re.sub(r"[^a-z0-9-]", "-", text.lower())
+
+
+@dataclass(frozen=True)
+class Category:
+    id: str
+    title: str
+    description: str
+    source: Path
+
+    @property
+    def url(self) -> str:
+        return f"root-causes/{self.id}/"
+
+
+@dataclass(frozen=True)
+class Control:
+    framework: str
+    id: str
+    title: str
+    replaced_by: str | None
+    source: Path
+
+    @property
+    def ref(self) -> str:
+        return f"{self.framework}/{self.id}"
+
+    @property
+    def url(self) -> str:
+        return f"controls/{slug(self.framework)}/{slug(self.id)}/"
+
+
+@dataclass(frozen=True)
+class Framework:
+    id: str
+    title: str
+    controls: tuple[Control, ...]
+
+    @property
+    def url(self) -> str:
+        return f"controls/#{slug(self.id)}"
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: dt.datetime
+    at_text: str
+    event: str
+    decision: bool
+
+
+@dataclass(frozen=True)
+class Lesson:
+    id: str
+    text: str
+    kind: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Progress:
+    date: dt.date
+    note: str
+
+
+@dataclass(frozen=True)
+class Effectiveness:
+    validated: bool
+    date: dt.date | None
+    note: str | None
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    title: str
+    owner: str
+    due: dt.date
+    success_criteria: str
+    status: str
+    completed: dt.date | None
+    lessons: tuple[str, ...]
+    progress: tuple[Progress, ...]
+    effectiveness: Effectiveness | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in ("open", "in-progress")
+
+    def overdue(self, as_of: dt.date) -> bool:
+        return self.is_open and self.due < as_of
+
+    @property
+    def on_time(self) -> bool | None:
+        """Whether a done action was completed by its due date (None when not done)."""
+        if self.status != "done" or self.completed is None:
+            return None
+        return self.completed <= self.due
+
+
+@dataclass(frozen=True)
+class FaultNode:
+    event: str
+    gate: str | None
+    children: tuple[FaultNode, ...]
+
+    @property
+    def depth(self) -> int:
+        return 1 + max((c.depth for c in self.children), default=0)
+
+
+@dataclass(frozen=True)
+class RootCause:
+    method: str
+    categories: tuple[str, ...]
+    summary: str
+    five_whys: tuple[str, ...]
+    fishbone: tuple[tuple[str, tuple[str, ...]], ...]
+    fault_tree: FaultNode | None
+
+
+@dataclass(frozen=True)
+class Participant:
+    name: str
+    role: str | None
+
+
+@dataclass(frozen=True)
+class Impact:
+    description: str
+    users_affected: int | None
+    data_exposed: bool | None
+    regulatory: bool | None
+
+
+@dataclass(frozen=True)
+class SecurityImprovement:
+    description: str
+    type: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    approver: str
+    role: str
+    date: dt.date
+
+
+@dataclass(frozen=True)
+class Review:
+    id: str
+    title: str
+    severity: str
+    review_reasons: tuple[str, ...]
+    status: str
+    classification: str
+    detected: dt.datetime
+    resolved: dt.datetime
+    services: tuple[str, ...]
+    attack_vector: str | None
+    held: dt.datetime
+    facilitator: str
+    participants: tuple[Participant, ...]
+    summary: str
+    impact: Impact
+    timeline: tuple[TimelineEntry, ...]
+    went_well: tuple[str, ...]
+    to_improve: tuple[str, ...]
+    root_cause: RootCause
+    lessons: tuple[Lesson, ...]
+    actions: tuple[Action, ...]
+    security_improvements: tuple[SecurityImprovement, ...]
+    controls: tuple[str, ...]
+    approval: Approval | None
+    related: tuple[str, ...]
+    source: Path = field(compare=False)
+    raw: dict = field(compare=False, repr=False, default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"incidents/{self.id}/"
+
+    @property
+    def review_deadline(self) -> dt.timedelta:
+        return dt.timedelta(hours=REVIEW_DEADLINE_HOURS[self.severity])
+
+    @property
+    def review_lag(self) -> dt.timedelta:
+        return self.held - self.resolved
+
+    @property
+    def deadline_met(self) -> bool:
+        return self.review_lag <= self.review_deadline
+
+    @property
+    def year(self) -> int:
+        return self.resolved.astimezone(dt.timezone.utc).year
+
+    @property
+    def quarter(self) -> str:
+        when = self.resolved.astimezone(dt.timezone.utc)
+        return f"{when.year}-Q{(when.month - 1) // 3 + 1}"
+
+    @property
+    def review_date(self) -> dt.date:
+        """The day the review was held, in UTC: what "new since" is judged on."""
+        return self.held.astimezone(dt.timezone.utc).date()
+
+    def open_actions(self) -> tuple[Action, ...]:
+        return tuple(a for a in self.actions if a.is_open)
+
+
+def _tuple(value: Any) -> tuple:
+    return tuple(value or ())
+
+
+def _date(text: Any) -> dt.date | None:
+    return dates.parse_date(text) if text is not None else None
+
+
+def _fault(node: dict) -> FaultNode:
+    return FaultNode(event=node["event"], gate=node.get("gate"),
+                     children=tuple(_fault(child) for child in node.get("children", ())))
+
+
+def review_from_data(data: dict, source: Path) -> Review:
+    """Build a Review from data that passed the review schema."""
+    incident, meeting, impact, rc = data["incident"], data["review"], data["impact"], data["root_cause"]
+    approval = data.get("approval")
+    return Review(
+        id=data["id"],
+        title=data["title"],
+        severity=data["severity"],
+        review_reasons=_tuple(data.get("review_reasons")),
+        status=data["status"],
+        classification=data.get("classification", DEFAULT_TLP),
+        detected=dates.parse_timestamp(incident["detected"]),
+        resolved=dates.parse_timestamp(incident["resolved"]),
+        services=_tuple(incident.get("services")),
+        attack_vector=incident.get("attack_vector"),
+        held=dates.parse_timestamp(meeting["held"]),
+        facilitator=meeting["facilitator"],
+        participants=tuple(Participant(p["name"], p.get("role")) for p in meeting.get("participants", ())),
+        summary=data["summary"],
+        impact=Impact(impact["description"], impact.get("users_affected"), impact.get("data_exposed"), impact.get("regulatory")),
+        timeline=tuple(TimelineEntry(dates.parse_timestamp(e["at"]), e["at"], e["event"], bool(e.get("decision", False)))
+                       for e in data["timeline"]),
+        went_well=_tuple(data.get("went_well")),
+        to_improve=_tuple(data.get("to_improve")),
+        root_cause=RootCause(
+            method=rc["method"],
+            categories=_tuple(rc["categories"]),
+            summary=rc["summary"],
+            five_whys=_tuple(rc.get("five_whys")),
+            fishbone=tuple((group, tuple(causes)) for group, causes in (rc.get("fishbone") or {}).items()),
+            fault_tree=_fault(rc["fault_tree"]) if rc.get("fault_tree") else None,
+        ),
+        lessons=tuple(Lesson(l["id"], l["text"], l["kind"], _tuple(l.get("tags"))) for l in data["lessons"]),
+        actions=tuple(
+            Action(
+                id=a["id"], title=a["title"], owner=a["owner"], due=dates.parse_date(a["due"]),
+                success_criteria=a["success_criteria"], status=a["status"], completed=_date(a.get("completed")),
+                lessons=_tuple(a.get("lessons")),
+                progress=tuple(Progress(dates.parse_date(p["date"]), p["note"]) for p in a.get("progress", ())),
+                effectiveness=(Effectiveness(a["effectiveness"]["validated"], _date(a["effectiveness"].get("date")),
+                                             a["effectiveness"].get("note")) if a.get("effectiveness") else None),
+            )
+            for a in data["actions"]
+        ),
+        security_improvements=tuple(SecurityImprovement(s["description"], s["type"], s["status"])
+                                    for s in data.get("security_improvements", ())),
+        controls=_tuple(data.get("controls")),
+        approval=Approval(approval["approver"], approval["role"], dates.parse_date(approval["date"])) if approval else None,
+        related=_tuple(data.get("related")),
+        source=source,
+        raw=data,
+    )
