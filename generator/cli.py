@@ -115,3 +115,58 @@ def validate(kb_dir: Path, as_of: dt.date | None, strict: bool, fmt: str) -> Non
 
     settings = _settings(kb_dir, as_of, strict)
     _report(run_validate(settings.kb_dir, as_of=settings.as_of), fmt, strict=strict)
+
+
+def site_options(function: Callable) -> Callable:
+    """Options of the commands that publish: --audience and --training-since."""
+
+    @click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
+                  help="internal: all but TLP:RED content; public: only TLP:CLEAR and TLP:GREEN reviews.")
+    @click.option("--training-since", type=DATE, default=None,
+                  help="Start of the training page's 'new since' section. Default: 90 days before --as-of.")
+    @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="The MkDocs configuration. Default: ./mkdocs.yml, else the one beside the KB folder, else built in.")
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return wrapper
+
+
+@main.command()
+@kb_options
+@site_options
+@click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default="site", show_default=True,
+              help="Where the site is written; replaced only when the whole build succeeded.")
+def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, training_since: dt.date | None,
+          config_file: Path | None, site_dir: Path) -> None:
+    """Validate the KB, then publish it as a static site (MkDocs + Material).
+
+    Writes nothing when the KB has errors (or warnings with --strict); the previous
+    site stays complete until the new one is ready.
+    """
+    from generator.site import SiteError, build_site
+
+    settings = _settings(kb_dir, as_of, strict, audience=audience, training_since=training_since,
+                         config_file=config_file, site_dir=site_dir)
+    try:
+        result = build_site(settings)
+    except SiteError as exc:
+        raise KBError(str(exc)) from exc
+    _report(result, "text", strict=strict)
+    if not result.failed(strict=strict):
+        click.echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
+
+
+@main.command()
+@kb_options
+@site_options
+@click.option("--dev-addr", default="127.0.0.1:8000", show_default=True, help="Address the preview listens on.")
+def serve(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, training_since: dt.date | None,
+          config_file: Path | None, dev_addr: str) -> None:
+    """Preview the site; editing a record regenerates its pages and refreshes the browser."""
+    from generator.site import serve_site
+
+    settings = _settings(kb_dir, as_of, strict, audience=audience, training_since=training_since,
+                         config_file=config_file)
+    serve_site(settings, dev_addr=dev_addr)

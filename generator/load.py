@@ -291,15 +291,19 @@ def _could_be_deep(text: str) -> bool:
 
 
 def _line_col_of_offset(data: bytes | str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of an offset into text, or into UTF-8 bytes."""
     newline = b"\n" if isinstance(data, bytes) else "\n"
     line = data.count(newline, 0, offset) + 1
     start = data.rfind(newline, 0, offset) + 1
-    return line, offset - start + 1
+    before = data[start:offset]
+    return line, len(before.decode("utf-8", "replace") if isinstance(before, bytes) else before) + 1
 
 
 def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> Diagnostic:
     if isinstance(exc, yaml.reader.ReaderError):
-        line, col = _line_col_of_offset(text, exc.position)
+        # libyaml reports a byte offset into the UTF-8 text, the pure-Python reader a character offset.
+        source = text.encode("utf-8") if Loader is not yaml.SafeLoader else text
+        line, col = _line_col_of_offset(source, exc.position)
         return error(path, line, col, "yaml", f"the control character U+{exc.character:04X} is not allowed in YAML",
                      "remove it, or write it as an escape (\\u....) inside double quotes")
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
@@ -364,7 +368,7 @@ def read_file(path: Path, root: Path) -> tuple[SourceRecord | None, list[Diagnos
     try:
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
-            target = path.resolve()
+            target = Path(os.path.realpath(path))  # unlike resolve(), no RuntimeError on a link loop
             if not _inside(target, root):
                 return None, [error(path, 1, 1, "symlink-escape", "the file is a symbolic link that leaves the knowledge base; it was not followed",
                                     "copy the record into the knowledge base instead of linking to it")]
@@ -404,14 +408,14 @@ def discover_reviews(root: Path) -> tuple[list[Path], list[Diagnostic]]:
     """The record files in reviews/ (not recursive); anything else there is a warning."""
     folder = root / "reviews"
     diagnostics: list[Diagnostic] = []
-    if folder.is_symlink() and not _inside(folder.resolve(), root):
+    if folder.is_symlink() and not _inside(Path(os.path.realpath(folder)), root):
         return [], [error(folder, 1, 1, "symlink-escape", "reviews/ is a symbolic link that leaves the knowledge base; it was not followed")]
     if not folder.is_dir():
         return [], []
     paths: list[Path] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         path = folder / entry.name
-        if entry.name.endswith(REVIEW_SUFFIXES) and not entry.is_dir():
+        if entry.name.endswith(REVIEW_SUFFIXES) and not entry.is_dir(follow_symlinks=False):
             paths.append(path)
         elif entry.is_dir(follow_symlinks=False):
             diagnostics.append(warning(path, 1, 1, "stray-file", "a folder in reviews/ is not read: records are not looked for in subfolders",

@@ -234,6 +234,10 @@ class Review:
     def open_actions(self) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.is_open)
 
+    @property
+    def open_action_count(self) -> int:
+        return sum(a.is_open for a in self.actions)
+
 
 def _tuple(value: Any) -> tuple:
     return tuple(value or ())

@@ -1,0 +1,138 @@
+"""Plan the site: which page goes where, from which template, with what data.
+
+Each page's docs path is worked out here and only here (the contract's permalinks), and
+two pages at one path are refused. Rendering and writing come later.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from generator import stats
+from generator.audience import RESTRICTED_NOTE
+from generator.diagnostics import Diagnostic, error
+from generator.index import KnowledgeBase
+from generator.model import LESSON_KINDS, Lesson, Review
+from generator.render import doc_for
+from generator.settings import Settings
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """One page to write: its docs path, template, data, and the record it shows."""
+
+    doc: str
+    template: str
+    context: dict[str, Any] = field(hash=False, compare=False)
+    source: Path | None = None
+
+
+@dataclass(frozen=True)
+class LessonRow:
+    review: Review
+    lesson: Lesson
+
+
+def lesson_rows(reviews: list[Review] | tuple[Review, ...]) -> list[LessonRow]:
+    """Every lesson with its review, newest review first, then lesson order."""
+    return [LessonRow(r, l) for r in stats.newest_first(reviews) for l in r.lessons]
+
+
+def lessons_by_kind(rows: list[LessonRow]) -> list[tuple[str, list[LessonRow]]]:
+    return [(kind, [row for row in rows if row.lesson.kind == kind]) for kind in LESSON_KINDS]
+
+
+def lessons_by_category(kb: KnowledgeBase, rows: list[LessonRow]) -> list[tuple[str, list[LessonRow]]]:
+    groups: dict[str, list[LessonRow]] = defaultdict(list)
+    for row in rows:
+        for category in row.review.root_cause.categories:
+            groups[category].append(row)
+    return [(c, groups[c]) for c in sorted(groups)]
+
+
+def _site_context(kb: KnowledgeBase, settings: Settings) -> dict[str, Any]:
+    return {
+        "kb": kb,
+        "as_of": settings.as_of,
+        "audience": settings.audience,
+        "restricted": set(kb.restricted),
+        "restricted_note": RESTRICTED_NOTE,
+    }
+
+
+def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Diagnostic]]:
+    """Every generated page of the site for this (already audience-filtered) KB view."""
+    base = _site_context(kb, settings)
+    rows = stats.action_rows(kb, settings.as_of)
+    figures = stats.action_figures(rows)
+    all_lessons = lesson_rows(kb.reviews)
+    cutoff = settings.training_cutoff
+    new_lessons = [row for row in all_lessons if row.review.review_date >= cutoff]
+    deadlines = stats.deadline_figures(kb)
+    lags = stats.approval_lags(kb)
+    pages: list[PageSpec] = [
+        PageSpec("index.md", "home.md.j2", {
+            **base, "figures": figures, "overdue": [r for r in rows if r.overdue],
+            "awaiting": stats.awaiting_approval(kb), "late": stats.late_reviews(kb),
+            "latest": all_lessons[:8], "lesson_count": len(all_lessons)}),
+        PageSpec("incidents/index.md", "incidents.md.j2", {**base, "reviews": stats.newest_first(kb.reviews)}),
+        PageSpec("root-causes/index.md", "categories.md.j2", {**base}),
+        PageSpec("controls/index.md", "controls.md.j2", {**base}),
+        PageSpec("lessons/index.md", "lessons.md.j2", {**base, "groups": lessons_by_kind(all_lessons), "count": len(all_lessons)}),
+        PageSpec("actions/index.md", "actions.md.j2", {**base, "rows": rows, "figures": figures}),
+        PageSpec("training/index.md", "training.md.j2", {
+            **base, "training": [row for row in all_lessons if row.lesson.kind == "training"],
+            "by_category": lessons_by_category(kb, all_lessons), "since": cutoff,
+            "new": lessons_by_kind(new_lessons), "new_count": len(new_lessons)}),
+        PageSpec("metrics/index.md", "metrics.md.j2", {
+            **base, "figures": figures, "deadlines": deadlines,
+            "deadline_chart": [(d.severity, d.rate) for d in deadlines if d.rate is not None],
+            "approval_lags": lags, "lag_chart": [(r.id, days) for r, days in lags],
+            "per_quarter": stats.per_quarter(kb), "category_quarters": stats.category_quarters(kb)}),
+    ]
+    for review in kb.reviews:
+        pages.append(PageSpec(doc_for(review.url), "review.md.j2", {
+            **base, "review": review, "related": kb.related_both_ways(review),
+            "referenced_by": kb.referenced_by.get(review.id, ())}, review.source))
+    for rid in kb.restricted:
+        pages.append(PageSpec(doc_for(f"incidents/{rid}/"), "restricted.md.j2", {**base, "rid": rid}))
+    for category in kb.categories.values():
+        reviews = stats.newest_first(kb.reviews_by_category.get(category.id, ()))
+        members = ids(reviews)
+        pages.append(PageSpec(doc_for(category.url), "category.md.j2", {
+            **base, "category": category, "reviews": reviews, "per_year": stats.per_year(reviews),
+            "lessons": lesson_rows(reviews),
+            "open_actions": [r for r in rows if r.review.id in members and r.action.is_open]},
+            category.source))
+    for control in kb.controls.values():
+        reviews = stats.newest_first(kb.reviews_by_control.get(control.ref, ()))
+        members = ids(reviews)
+        pages.append(PageSpec(doc_for(control.url), "control.md.j2", {
+            **base, "control": control, "reviews": reviews, "lessons": lesson_rows(reviews),
+            "actions": [r for r in rows if r.review.id in members],
+            "replacement": kb.controls.get(control.replaced_by) if control.replaced_by else None,
+            "replaces": [kb.controls[ref] for ref in kb.replaces.get(control.ref, ())]}, control.source))
+    return pages, _collisions(pages)
+
+
+def _collisions(pages: list[PageSpec]) -> list[Diagnostic]:
+    seen: dict[str, PageSpec] = {}
+    found = []
+    for page in pages:
+        key = page.doc.lower()  # case-insensitive file systems would merge these
+        if key in seen:
+            where = page.source or Path("site")
+            found.append(error(where, 1, 1, "page-collision",
+                               f"two pages would be written to {page.doc} ({seen[key].template} and {page.template})",
+                               "rename one of the ids so their page addresses differ"))
+        else:
+            seen[key] = page
+    return found
+
+
+
+def ids(reviews: list[Review]) -> set[str]:
+    return {r.id for r in reviews}

@@ -1,0 +1,196 @@
+"""Render planned pages to Markdown with Jinja2, treating every record string as untrusted.
+
+Record text is Markdown, but raw HTML, unsafe link schemes, heading markers and the
+like must show as text. The environment's `finalize` escapes every value a template
+prints unless it was marked safe (a `Markup` made by one of the filters here), so a
+template cannot forget to escape. Templates are files, found by name on a search path:
+a project's override folder first, then the packaged templates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import posixpath
+import re
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from generator.model import slug
+
+TEMPLATES = Path(__file__).parent / "templates"
+SAFE_SCHEMES = ("http", "https", "mailto")
+
+_CODE = re.compile(r"(?P<fence>^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})[^\n]*\n.*?(?:^(?P=indent)(?P=ticks)[ \t]*$|\Z))"
+                   r"|(?P<span>(?P<bt>`+)(?!`).+?(?<!`)(?P=bt)(?!`))", re.S | re.M)
+_INLINE_LINK = re.compile(r"\]\((?P<url>[^)]*)\)?")
+_REF_DEF = re.compile(r"^(?P<lead>[ ]{0,3})\[(?P<label>[^\]]*)\]:[ \t]*(?P<url>\S*)", re.M)
+_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
+_HEADING = re.compile(r"^([ ]{0,3})(#{1,6}(?:[ \t]|$))", re.M)
+_SETEXT = re.compile(r"^([ ]{0,3})(=+|-{2,})[ \t]*$", re.M)
+_ATTR = re.compile(r"[{}]")
+
+
+def unsafe_url(url: str) -> bool:
+    """Whether a link target uses a scheme other than http, https or mailto."""
+    cleaned = re.sub(r"[\x00-\x20\x7f<>]", "", html.unescape(url)).lower()
+    match = _SCHEME.match(cleaned)
+    return bool(match) and match.group(1) not in SAFE_SCHEMES
+
+
+def _neutralise_links(text: str) -> str:
+    def inline(match: re.Match) -> str:
+        if unsafe_url(match.group("url")):
+            return "]&#40;" + match.group(0)[2:]
+        return match.group(0)
+
+    def reference(match: re.Match) -> str:
+        if unsafe_url(match.group("url")):
+            return match.group("lead") + "\\[" + match.group(0)[len(match.group("lead")) + 1:]
+        return match.group(0)
+
+    return _REF_DEF.sub(reference, _INLINE_LINK.sub(inline, text))
+
+
+def _escape_prose(text: str) -> str:
+    """Escape the parts of Markdown that could carry markup or change the page's structure."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _ATTR.sub(lambda m: "&#123;" if m.group(0) == "{" else "&#125;", text)
+    text = _HEADING.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    text = _SETEXT.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return _neutralise_links(text)
+
+
+def markdown_text(text: str) -> str:
+    """Record Markdown made safe: prose escaped, code spans and fences kept as code."""
+    out, last = [], 0
+    for match in _CODE.finditer(text):
+        out.append(_escape_prose(text[last:match.start()]))
+        out.append(match.group(0))  # Markdown escapes code itself: it can hold no markup
+        last = match.end()
+    out.append(_escape_prose(text[last:]))
+    return "".join(out)
+
+
+def inline_text(value: Any) -> str:
+    """A value on one line of Markdown (a list item, a heading, a table cell)."""
+    text = " ".join(str(value).split())
+    return markdown_text(text).replace("|", "\\|")
+
+
+def html_text(value: Any) -> Markup:
+    """A value inside raw HTML written by a template (no Markdown is processed there)."""
+    return Markup(html.escape(" ".join(str(value).split()), quote=True))
+
+
+def _finalize(value: Any) -> Any:
+    if isinstance(value, Markup):
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value
+    return Markup(inline_text(value))
+
+
+def relative_link(here: str, target: str) -> str:
+    """A link from the page at docs path `here` to docs path `target` (#anchor kept)."""
+    path, _, anchor = target.partition("#")
+    if not path:
+        return "#" + anchor
+    link = posixpath.relpath(path, posixpath.dirname(here) or ".")
+    return link + ("#" + anchor if anchor else "")
+
+
+INDEX_URLS = ("incidents/", "root-causes/", "controls/", "lessons/", "actions/", "training/", "metrics/")
+
+
+def doc_for(url: str) -> str:
+    """Docs path for a site URL: section indexes are folder index pages, others files."""
+    path, _, anchor = url.partition("#")
+    if path in ("", "/"):
+        doc = "index.md"
+    elif path in INDEX_URLS:
+        doc = path + "index.md"
+    else:
+        doc = path.rstrip("/") + ".md"
+    return doc + ("#" + anchor if anchor else "")
+
+
+class Renderer:
+    """A Jinja2 environment for Markdown pages, with the link and escaping helpers."""
+
+    def __init__(self, *, override_dir: Path | None = None, globals_: dict[str, Any] | None = None):
+        search = [str(p) for p in (override_dir, TEMPLATES) if p is not None and p.is_dir()]
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(search),
+            undefined=jinja2.StrictUndefined,
+            finalize=_finalize,
+            # On, so macro output is Markup and values are never printed unescaped; the
+            # finalize hook applies Markdown-aware escaping before HTML escaping would.
+            autoescape=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self.env.filters.update(
+            md=lambda text: Markup(markdown_text(str(text))),
+            cell=lambda value: Markup(inline_text(value)),
+            h=html_text,
+            slug=slug,
+            date=_date,
+            when=_when,
+            plural=_plural,
+            anchor=lambda value: str(value).lower(),
+            quote_block=lambda text: Markup("\n".join("> " + line for line in markdown_text(str(text)).splitlines())),
+            indent_md=lambda text, n=4: Markup(_indent(markdown_text(str(text)), n)),
+        )
+        self.env.globals.update(globals_ or {})
+
+    def render(self, template: str, context: dict[str, Any], *, here: str) -> str:
+        """Render one template for the page at docs path `here`."""
+
+        def link(target_url: str, text: Any, anchor: str = "") -> Markup:
+            target = doc_for(target_url + ("#" + anchor if anchor else ""))
+            return Markup(f"[{inline_text(text)}]({relative_link(here, target)})")
+
+        def href(target_url: str) -> str:
+            """A relative URL for raw HTML written by templates (charts, the fault tree)."""
+            path, _, anchor = target_url.partition("#")
+            # Pages are served as folders (use_directory_urls): x/y.md is at x/y/.
+            base = posixpath.dirname(here) if posixpath.basename(here) == "index.md" else here[:-3]
+            rel = posixpath.relpath(path or ".", base or ".")
+            rel = "" if rel == "." else rel + "/"
+            return rel + ("#" + anchor if anchor else "")
+
+        text = self.env.get_template(template).render(**context, here=here, link=link, href=href)
+        return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def _indent(text: str, n: int) -> str:
+    pad = " " * n
+    return "\n".join(pad + line if line.strip() else "" for line in text.splitlines())
+
+
+def _date(value: dt.date | dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return value.isoformat()
+
+
+def _when(value: dt.datetime) -> str:
+    """A timestamp as written by the reviewer's zone, plus UTC when it differs."""
+    utc = value.astimezone(dt.timezone.utc)
+    if value.utcoffset() == dt.timedelta(0):
+        return utc.strftime("%Y-%m-%d %H:%M UTC")
+    return value.strftime("%Y-%m-%d %H:%M %z") + utc.strftime(" (%H:%M UTC)")
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+

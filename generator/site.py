@@ -1,0 +1,218 @@
+"""Publish: write the docs tree, run MkDocs, swap the finished site into place.
+
+The generated pages are plain Markdown in a docs tree beside the hand-written pages;
+MkDocs (or Zensical, which reads the same mkdocs.yml) turns the tree into the site. A
+build happens in a temporary folder next to the site folder and replaces the previous
+site only when everything succeeded, so a failed or interrupted build leaves the old
+site complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from generator import audience
+from generator.diagnostics import Diagnostic, Result, error, sorted_diagnostics, warning
+from generator.index import KnowledgeBase, validate
+from generator.pages import plan
+from generator.render import TEMPLATES, Renderer
+from generator.charts import bar_chart, column_chart
+from generator.settings import Settings
+
+DEFAULT_CONFIG = Path(__file__).parent / "mkdocs.default.yml"
+ASSETS = TEMPLATES / "assets"
+# Folders that are never replaced by a site: a mistaken --site-dir must not delete a project.
+_PROJECT_MARKERS = (".git", "mkdocs.yml", "pyproject.toml", "reviews", "taxonomy.yaml")
+
+
+class SiteError(Exception):
+    """The site could not be built; the message says why and what to do."""
+
+
+def find_config(settings: Settings) -> Path:
+    """The MkDocs configuration: --config, ./mkdocs.yml, the one beside the KB, else built in."""
+    candidates = [settings.config_file] if settings.config_file else [
+        Path("mkdocs.yml"), settings.kb_dir.resolve().parent / "mkdocs.yml"]
+    for candidate in candidates:
+        if candidate is not None and candidate.is_file():
+            return candidate.resolve()
+    if settings.config_file:
+        raise SiteError(f"{settings.config_file}: no such MkDocs configuration file")
+    return DEFAULT_CONFIG
+
+
+def handwritten_dir(config_file: Path) -> Path | None:
+    """Hand-written pages live in docs/ beside the configuration (none for the built-in one)."""
+    if config_file == DEFAULT_CONFIG:
+        return None
+    folder = config_file.parent / "docs"
+    return folder if folder.is_dir() else None
+
+
+def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | None = None) -> tuple[dict[str, str], list[Diagnostic]]:
+    """Every generated docs file (path -> text) for the audience's view of the KB."""
+    view = audience.view(kb, settings.audience)
+    pages, problems = plan(view, settings)
+    if problems:
+        return {}, problems
+    renderer = Renderer(override_dir=override_dir, globals_={"bar_chart": bar_chart, "column_chart": column_chart})
+    files = {page.doc: renderer.render(page.template, page.context, here=page.doc) for page in pages}
+    for asset in sorted(ASSETS.iterdir()):
+        files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+    return files, []
+
+
+def _handwritten_files(folder: Path | None) -> dict[str, Path]:
+    if folder is None:
+        return {}
+    found = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts):
+            found[path.relative_to(folder).as_posix()] = path
+    return found
+
+
+def write_tree(target: Path, generated: dict[str, str], handwritten: dict[str, Path]) -> int:
+    """Make `target` hold exactly these files, writing only those whose content changed.
+
+    Returns the number of files written. Files in target that are in neither set are
+    removed, so the tree stays reproducible.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    wanted: dict[str, bytes] = {doc: text.encode("utf-8") for doc, text in generated.items()}
+    for doc, path in handwritten.items():
+        wanted[doc] = path.read_bytes()
+    written = 0
+    for doc, content in wanted.items():
+        path = target / doc
+        try:
+            if path.read_bytes() == content:
+                continue
+        except OSError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(content)
+        os.replace(tmp, path)
+        written += 1
+    for path in sorted(target.rglob("*"), reverse=True):
+        rel = path.relative_to(target).as_posix()
+        if path.is_file() and rel not in wanted:
+            path.unlink()
+        elif path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return written
+
+
+def _collisions(generated: dict[str, str], handwritten: dict[str, Path]) -> list[Diagnostic]:
+    return [error(handwritten[doc], 1, 1, "page-collision",
+                  f"a generated page has the same path ({doc}); generated pages never replace hand-written ones",
+                  "rename or move the hand-written page")
+            for doc in sorted(set(generated) & set(handwritten))]
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def _build_environment(as_of: dt.date) -> Iterator[_Collect]:
+    """MkDocs logs collected as findings, and a build date fixed to --as-of (reproducible)."""
+    collector = _Collect()
+    logger = logging.getLogger("mkdocs")
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(collector)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc).timestamp()))
+    try:
+        yield collector
+    finally:
+        logger.removeHandler(collector)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+        if saved is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = saved
+
+
+def run_mkdocs(config_file: Path, docs_dir: Path, site_dir: Path, as_of: dt.date) -> list[Diagnostic]:
+    """Build the site from a docs tree; MkDocs warnings become findings."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    with _build_environment(as_of) as logs:
+        try:
+            config = load_config(str(config_file), docs_dir=str(docs_dir), site_dir=str(site_dir))
+            build(config)
+        except (MkDocsException, OSError) as exc:
+            return [error(config_file, 1, 1, "site", f"MkDocs could not build the site: {exc}")]
+    return [warning(config_file, 1, 1, "site", f"MkDocs: {' '.join(message.split())}") for message in logs.messages]
+
+
+def _check_site_dir(site_dir: Path, kb_dir: Path) -> None:
+    site, kb = site_dir.resolve(), kb_dir.resolve()
+    if site == kb or kb in site.parents or site in kb.parents or site == Path.cwd().resolve():
+        raise SiteError(f"--site-dir {site_dir} would overlap the knowledge base or the current folder; choose a folder of its own")
+    if site.is_dir() and any((site / marker).exists() for marker in _PROJECT_MARKERS):
+        raise SiteError(f"--site-dir {site_dir} looks like a project folder, not a built site; refusing to replace it")
+    if site.exists() and not site.is_dir():
+        raise SiteError(f"--site-dir {site_dir} is a file, not a folder")
+
+
+def swap_in(new: Path, site_dir: Path) -> None:
+    """Replace site_dir with the finished build `new` (same file system, two renames)."""
+    old = None
+    if site_dir.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
+        os.rename(site_dir, old / "site")
+    os.rename(new, site_dir)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def build_site(settings: Settings) -> Result[KnowledgeBase]:
+    """Validate, render and publish the KB; nothing is written unless all of it succeeds."""
+    checked = validate(settings.kb_dir, as_of=settings.as_of)
+    if checked.failed(strict=settings.strict):
+        return checked
+    config_file = find_config(settings)
+    _check_site_dir(settings.site_dir, settings.kb_dir)
+    generated, problems = render_pages(checked.value, settings)
+    handwritten = _handwritten_files(handwritten_dir(config_file))
+    problems += _collisions(generated, handwritten)
+    if problems:
+        return Result(checked.value, sorted_diagnostics(checked.diagnostics + problems))
+    site_dir = settings.site_dir.absolute()
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-", dir=site_dir.parent))
+    try:
+        write_tree(work / "docs", generated, handwritten)
+        found = run_mkdocs(config_file, work / "docs", work / "site", settings.as_of)
+        result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
+        if not result.failed(strict=settings.strict):
+            swap_in(work / "site", site_dir)
+        return result
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def serve_site(settings: Settings, *, dev_addr: str) -> None:
+    """Live preview: regenerate the docs tree when a record changes; MkDocs reloads the page."""
+    from generator.preview import serve
+
+    serve(settings, dev_addr=dev_addr)
