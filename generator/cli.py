@@ -165,8 +165,12 @@ def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
 def serve(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, training_since: dt.date | None,
           config_file: Path | None, dev_addr: str) -> None:
     """Preview the site; editing a record regenerates its pages and refreshes the browser."""
-    from generator.site import serve_site
+    from generator.preview import serve as run_serve
+    from generator.site import SiteError
 
     settings = _settings(kb_dir, as_of, strict, audience=audience, training_since=training_since,
                          config_file=config_file)
-    serve_site(settings, dev_addr=dev_addr)
+    try:
+        run_serve(settings, dev_addr=dev_addr)
+    except SiteError as exc:
+        raise KBError(str(exc)) from exc

@@ -14,7 +14,7 @@ import html
 import posixpath
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import jinja2
 from markupsafe import Markup
@@ -55,30 +55,39 @@ def _neutralise_links(text: str) -> str:
     return _REF_DEF.sub(reference, _INLINE_LINK.sub(inline, text))
 
 
-def _escape_prose(text: str) -> str:
+Linker = Callable[[str], "str | None"]
+# A review id standing alone in prose: not part of a link label, URL or longer word.
+_REVIEW_ID = re.compile(r"(?<![\w/#\[.-])([A-Z][A-Z0-9]+-[0-9]{4}-[0-9]{3,})(?![\w\]-]|\.md)")
+
+
+def _escape_prose(text: str, linker: Linker | None) -> str:
     """Escape the parts of Markdown that could carry markup or change the page's structure."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _ATTR.sub(lambda m: "&#123;" if m.group(0) == "{" else "&#125;", text)
     text = _HEADING.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
     text = _SETEXT.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-    return _neutralise_links(text)
+    text = _neutralise_links(text)
+    if linker is not None:
+        # Every id is a link: a review id mentioned in prose links to that review.
+        text = _REVIEW_ID.sub(lambda m: linker(m.group(1)) or m.group(1), text)
+    return text
 
 
-def markdown_text(text: str) -> str:
+def markdown_text(text: str, linker: Linker | None = None) -> str:
     """Record Markdown made safe: prose escaped, code spans and fences kept as code."""
     out, last = [], 0
     for match in _CODE.finditer(text):
-        out.append(_escape_prose(text[last:match.start()]))
+        out.append(_escape_prose(text[last:match.start()], linker))
         out.append(match.group(0))  # Markdown escapes code itself: it can hold no markup
         last = match.end()
-    out.append(_escape_prose(text[last:]))
+    out.append(_escape_prose(text[last:], linker))
     return "".join(out)
 
 
-def inline_text(value: Any) -> str:
+def inline_text(value: Any, linker: Linker | None = None) -> str:
     """A value on one line of Markdown (a list item, a heading, a table cell)."""
     text = " ".join(str(value).split())
-    return markdown_text(text).replace("|", "\\|")
+    return markdown_text(text, linker).replace("|", "\\|")
 
 
 def html_text(value: Any) -> Markup:
@@ -86,14 +95,15 @@ def html_text(value: Any) -> Markup:
     return Markup(html.escape(" ".join(str(value).split()), quote=True))
 
 
-def _finalize(value: Any) -> Any:
+@jinja2.pass_context
+def _finalize(context: jinja2.runtime.Context, value: Any) -> Any:
     if isinstance(value, Markup):
         return value
     if value is None:
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    return Markup(inline_text(value))
+    return Markup(inline_text(value, context.get("linker")))
 
 
 def relative_link(here: str, target: str) -> str:
@@ -137,16 +147,16 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.filters.update(
-            md=lambda text: Markup(markdown_text(str(text))),
-            cell=lambda value: Markup(inline_text(value)),
+            md=jinja2.pass_context(lambda ctx, text: Markup(markdown_text(str(text), ctx.get("linker")))),
+            cell=jinja2.pass_context(lambda ctx, value: Markup(inline_text(value, ctx.get("linker")))),
             h=html_text,
             slug=slug,
             date=_date,
             when=_when,
             plural=_plural,
             anchor=lambda value: str(value).lower(),
-            quote_block=lambda text: Markup("\n".join("> " + line for line in markdown_text(str(text)).splitlines())),
-            indent_md=lambda text, n=4: Markup(_indent(markdown_text(str(text)), n)),
+            indent_md=jinja2.pass_context(
+                lambda ctx, text, n=4: Markup(_indent(markdown_text(str(text), ctx.get("linker")), n))),
         )
         self.env.globals.update(globals_ or {})
 
@@ -166,7 +176,16 @@ class Renderer:
             rel = "" if rel == "." else rel + "/"
             return rel + ("#" + anchor if anchor else "")
 
-        text = self.env.get_template(template).render(**context, here=here, link=link, href=href)
+        kb = context.get("kb")
+        known = set(kb.by_id) | set(kb.restricted) if kb is not None else set()
+
+        def linker(review_id: str) -> str | None:
+            target = doc_for(f"incidents/{review_id}/")
+            if review_id not in known or target == here:
+                return None
+            return f"[{review_id}]({relative_link(here, target)})"
+
+        text = self.env.get_template(template).render(**context, here=here, link=link, href=href, linker=linker)
         return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 
 

@@ -159,10 +159,10 @@ def _diagnose(record: SourceRecord, e: ValidationError) -> list[Diagnostic]:
             found.append(error(record.path, *record.at_key(path + (key,)), rule,
                                f"{prefix}unknown field {key!r}", tip))
         return found
-    if v == "propertyNames":
-        bad = value if isinstance(value, str) else e.instance
-        return [error(record.path, *record.at_key(path + (bad,)), rule,
-                      f"{prefix}{bad!r} is not a cause group name",
+    if "propertyNames" in list(e.relative_schema_path)[-2:-1]:
+        # jsonschema checks a key by validating its text at the mapping's path: point at the key.
+        return [error(record.path, *record.at_key(path + (value,)), rule,
+                      f"{prefix}{_short(value)} is not a cause group name",
                       "cause groups are lower-case words such as people, process, technology, environment")]
     if v == "dependentRequired":
         present = next((k for k, needs in e.validator_value.items()

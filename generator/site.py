@@ -185,6 +185,23 @@ def swap_in(new: Path, site_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def generate_docs(settings: Settings, target: Path) -> Result[KnowledgeBase]:
+    """Validate and write the whole docs tree (generated + hand-written) into target.
+
+    Only files whose content changed are written, so a live preview rebuilds just the
+    pages an edit touched. Nothing is written when the KB has errors.
+    """
+    checked = validate(settings.kb_dir, as_of=settings.as_of)
+    if checked.failed(strict=settings.strict):
+        return checked
+    generated, problems = render_pages(checked.value, settings)
+    handwritten = _handwritten_files(handwritten_dir(find_config(settings)))
+    problems += _collisions(generated, handwritten)
+    if not problems:
+        write_tree(target, generated, handwritten)
+    return Result(checked.value, sorted_diagnostics(checked.diagnostics + problems))
+
+
 def build_site(settings: Settings) -> Result[KnowledgeBase]:
     """Validate, render and publish the KB; nothing is written unless all of it succeeds."""
     checked = validate(settings.kb_dir, as_of=settings.as_of)
@@ -210,9 +227,3 @@ def build_site(settings: Settings) -> Result[KnowledgeBase]:
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-
-def serve_site(settings: Settings, *, dev_addr: str) -> None:
-    """Live preview: regenerate the docs tree when a record changes; MkDocs reloads the page."""
-    from generator.preview import serve
-
-    serve(settings, dev_addr=dev_addr)

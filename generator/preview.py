@@ -1,0 +1,72 @@
+"""`kb serve`: a live preview that regenerates pages when a record changes.
+
+A watcher thread polls the KB (and the hand-written pages) and rewrites the docs tree
+when something changed; MkDocs' own server watches that tree, rebuilds only the pages
+whose files changed (dirty build) and reloads the browser. A record with errors keeps
+the last good pages on screen and prints its findings.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+import click
+
+from generator.report import as_text, summary
+from generator.settings import Settings
+from generator.site import SiteError, find_config, generate_docs, handwritten_dir
+
+POLL_SECONDS = 0.5
+PREVIEW_DOCS = Path(".kb-cache") / "preview" / "docs"
+
+
+def _signature(folders: list[Path]) -> tuple:
+    """What changes when any file below these folders is added, removed or edited."""
+    entries = []
+    for folder in folders:
+        if folder.is_dir():
+            for path in folder.rglob("*"):
+                try:
+                    info = path.stat()
+                except OSError:
+                    continue
+                entries.append((str(path), info.st_mtime_ns, info.st_size))
+    return tuple(sorted(entries))
+
+
+def _regenerate(settings: Settings, docs: Path) -> bool:
+    result = generate_docs(settings, docs)
+    if result.diagnostics:
+        click.echo(as_text(result.diagnostics), err=True, nl=False)
+    click.echo(summary(result.diagnostics, result.value.files), err=True)
+    return not result.failed(strict=settings.strict)
+
+
+def serve(settings: Settings, *, dev_addr: str) -> None:
+    """Generate the docs tree, start MkDocs' live-reload server, regenerate on change."""
+    from mkdocs.commands.serve import serve as mkdocs_serve
+
+    config_file = find_config(settings)
+    docs = PREVIEW_DOCS.absolute()
+    if not _regenerate(settings, docs):
+        raise SiteError("the knowledge base has errors; fix them (kb validate) and run kb serve again")
+    watched = [settings.kb_dir] + [p for p in [handwritten_dir(config_file)] if p is not None]
+    stop = threading.Event()
+
+    def watch() -> None:
+        last = _signature(watched)
+        while not stop.wait(POLL_SECONDS):
+            current = _signature(watched)
+            if current != last:
+                last = current
+                _regenerate(settings, docs)
+
+    logging.basicConfig(format="%(levelname)-7s -  %(message)s", level=logging.INFO)
+    watcher = threading.Thread(target=watch, name="kb-watch", daemon=True)
+    watcher.start()
+    try:
+        mkdocs_serve(str(config_file), livereload=True, build_type="dirty", docs_dir=str(docs), dev_addr=dev_addr)
+    finally:
+        stop.set()
