@@ -1,0 +1,159 @@
+"""Publish stage: kb build writes a complete, deterministic site, or nothing at all."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import make_kb, run_kb, to_yaml, valid_review
+
+AS_OF = "2025-04-01"
+
+
+def build(kb: Path, site: Path, *args: str):
+    return run_kb(["build", "--kb", str(kb), "--site-dir", str(site), "--as-of", AS_OF, *args], cwd=kb.parent)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def two_reviews() -> dict:
+    first = valid_review("INC-2025-001")
+    second = valid_review("INC-2025-002", title="Credential stuffing on the sign-in API", related=["INC-2025-001"])
+    return {"INC-2025-001": first, "INC-2025-002": second}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("built")
+    kb = make_kb(root, two_reviews())
+    outcome = build(kb, root / "site")
+    assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
+    return root / "site"
+
+
+def test_contract_urls_exist(built: Path) -> None:
+    for url in ["incidents/INC-2025-001/", "incidents/INC-2025-002/", "root-causes/configuration-change/",
+                "controls/iso27001-2022/a-5-27/", "controls/iso27001-2013/a-16-1-6/", "controls/soc2/cc7-5/",
+                "incidents/", "root-causes/", "controls/", "lessons/", "actions/", "training/", "metrics/", ""]:
+        assert (built / url / "index.html").is_file(), url
+
+
+def test_related_reviews_link_both_ways(built: Path) -> None:
+    first = (built / "incidents/INC-2025-001/index.html").read_text()
+    second = (built / "incidents/INC-2025-002/index.html").read_text()
+    assert 'href="../INC-2025-002/"' in first  # the backlink
+    assert 'href="../INC-2025-001/"' in second
+
+
+def test_superseded_control_links_to_replacement_and_back(built: Path) -> None:
+    old = (built / "controls/iso27001-2013/a-16-1-6/index.html").read_text()
+    new = (built / "controls/iso27001-2022/a-5-27/index.html").read_text()
+    assert 'href="../../iso27001-2022/a-5-27/"' in old
+    assert 'href="../../iso27001-2013/a-16-1-6/"' in new
+
+
+def test_two_builds_are_byte_identical(tmp_path: Path, built: Path) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    assert build(kb, tmp_path / "again").exit_code == 0
+    assert tree_digest(tmp_path / "again") == tree_digest(built)
+
+
+def test_nothing_is_written_on_errors(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, {"INC-2025-001": valid_review(severity="P9")})
+    outcome = build(kb, tmp_path / "site")
+    assert outcome.exit_code == 1
+    assert "[schema]" in outcome.stdout
+    assert not (tmp_path / "site").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["kb"]  # no temporary folder left behind
+
+
+def test_failed_build_keeps_the_previous_site(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    assert build(kb, tmp_path / "site").exit_code == 0
+    before = tree_digest(tmp_path / "site")
+    (kb / "reviews" / "INC-2025-002.yaml").write_text("id: [unclosed\n")
+    assert build(kb, tmp_path / "site").exit_code == 1
+    assert tree_digest(tmp_path / "site") == before
+
+
+def test_strict_fails_on_warnings_and_writes_nothing(tmp_path: Path) -> None:
+    review = valid_review()
+    review["actions"][0]["status"] = "open"
+    review["actions"][0].pop("completed", None)
+    review["status"] = "approved"
+    review["actions"][0]["due"] = "2025-03-01"  # before AS_OF: overdue warning
+    kb = make_kb(tmp_path, {"INC-2025-001": review})
+    outcome = build(kb, tmp_path / "site", "--strict")
+    assert outcome.exit_code == 1 and "[overdue-action]" in outcome.stdout
+    assert not (tmp_path / "site").exists()
+    assert build(kb, tmp_path / "site").exit_code == 0
+
+
+def test_interrupted_build_leaves_previous_site_complete(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    assert build(kb, tmp_path / "site").exit_code == 0
+    before = tree_digest(tmp_path / "site")
+    for n in range(3, 60):  # enough reviews that the build takes a moment
+        (kb / "reviews" / f"INC-2025-{n:03d}.yaml").write_text(to_yaml(valid_review(f"INC-2025-{n:03d}")))
+    process = subprocess.Popen([sys.executable, "-m", "generator", "build", "--kb", str(kb), "--site-dir",
+                                str(tmp_path / "site"), "--as-of", AS_OF], cwd=tmp_path,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    after = tree_digest(tmp_path / "site")
+    if after != before:  # the kill came after the swap: then the new site is complete
+        assert all((tmp_path / "site" / "incidents" / f"INC-2025-{n:03d}" / "index.html").is_file() for n in range(1, 60))
+
+
+def test_handwritten_page_is_never_replaced(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    (tmp_path / "docs" / "incidents").mkdir(parents=True)
+    (tmp_path / "docs" / "incidents" / "index.md").write_text("# mine\n")
+    (tmp_path / "mkdocs.yml").write_text("site_name: t\ntheme: {name: material, font: false}\n")
+    outcome = build(kb, tmp_path / "site")
+    assert outcome.exit_code == 1
+    assert "[page-collision]" in outcome.stdout and "incidents/index.md" in outcome.stdout
+    assert (tmp_path / "docs" / "incidents" / "index.md").read_text() == "# mine\n"
+
+
+def test_site_dir_that_looks_like_a_project_is_refused(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    precious = tmp_path / "project"
+    precious.mkdir()
+    (precious / "pyproject.toml").write_text("x")
+    outcome = build(kb, precious)
+    assert outcome.exit_code == 1
+    assert (precious / "pyproject.toml").read_text() == "x"
+
+
+def test_site_contacts_no_other_host(built: Path) -> None:
+    for page in built.rglob("*.html"):
+        text = page.read_text()
+        assert "fonts.googleapis" not in text and "fonts.gstatic" not in text, page
+        for marker in ('src="http', "src='http", 'href="http://', "<script src=\"//"):
+            assert marker not in text, (page, marker)
+
+
+def test_navigation_lists_sections_not_reviews(built: Path) -> None:
+    home = (built / "index.html").read_text()
+    nav = home.split('md-nav--primary', 1)[1].split("</nav>", 1)[0]
+    assert "INC-2025-001" not in nav
+
+
+def test_kb_dir_is_never_written(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    before = tree_digest(kb)
+    assert build(kb, tmp_path / "site").exit_code == 0
+    assert tree_digest(kb) == before
+    assert build(kb, kb / "site").exit_code == 1
+    assert tree_digest(kb) == before
