@@ -336,10 +336,12 @@ def parse_text(path: Path, raw: bytes) -> tuple[SourceRecord | None, list[Diagno
             where = _too_deep(text)
             if where is not None:
                 return None, [error(path, *where, "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels")]
-        node = _compose(text)
+        # Whitespace only (tabs included, which YAML itself would reject) is an empty file.
+        node = _compose(text) if text.strip() else None
     except yaml.YAMLError as exc:
         return None, [_yaml_error(path, text, exc)]
-    if node is None:
+    if node is None or (isinstance(node, yaml.ScalarNode) and node.tag == _TAG + "null" and not node.value):
+        # No document, or only '---': nothing was written.
         return None, [error(path, 1, 1, "empty-file", "the file is empty", "write the record, or delete the file")]
     if not isinstance(node, yaml.MappingNode):
         kind = "a list" if isinstance(node, yaml.SequenceNode) else "a single value"

@@ -152,6 +152,7 @@ class Renderer:
             h=html_text,
             slug=slug,
             date=_date,
+            day=lambda value: value.astimezone(dt.timezone.utc).date().isoformat(),
             when=_when,
             plural=_plural,
             anchor=lambda value: str(value).lower(),
