@@ -28,6 +28,7 @@ class PageSpec:
     template: str
     context: dict[str, Any] = field(hash=False, compare=False)
     source: Path | None = None
+    wide: bool = False  # a table page: shown without the navigation sidebar
 
 
 @dataclass(frozen=True)
@@ -78,11 +79,11 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             **base, "figures": figures, "overdue": [r for r in rows if r.overdue],
             "awaiting": stats.awaiting_approval(kb), "late": stats.late_reviews(kb),
             "latest": all_lessons[:8], "lesson_count": len(all_lessons)}),
-        PageSpec("incidents/index.md", "incidents.md.j2", {**base, "reviews": stats.newest_first(kb.reviews)}),
+        PageSpec("incidents/index.md", "incidents.md.j2", {**base, "reviews": stats.newest_first(kb.reviews)}, wide=True),
         PageSpec("root-causes/index.md", "categories.md.j2", {**base}),
-        PageSpec("controls/index.md", "controls.md.j2", {**base}),
+        PageSpec("controls/index.md", "controls.md.j2", {**base}, wide=True),
         PageSpec("lessons/index.md", "lessons.md.j2", {**base, "groups": lessons_by_kind(all_lessons), "count": len(all_lessons)}),
-        PageSpec("actions/index.md", "actions.md.j2", {**base, "rows": rows, "figures": figures}),
+        PageSpec("actions/index.md", "actions.md.j2", {**base, "rows": rows, "figures": figures}, wide=True),
         PageSpec("training/index.md", "training.md.j2", {
             **base, "training": [row for row in all_lessons if row.lesson.kind == "training"],
             "by_category": lessons_by_category(kb, all_lessons), "since": cutoff,
@@ -91,11 +92,13 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             **base, "figures": figures, "deadlines": deadlines,
             "deadline_chart": [(d.severity, d.rate) for d in deadlines if d.rate is not None],
             "approval_lags": lags, "lag_chart": [(r.id, days) for r, days in lags],
-            "per_quarter": stats.per_quarter(kb), "category_quarters": stats.category_quarters(kb)}),
+            "per_quarter": stats.per_quarter(kb), "category_quarters": stats.category_quarters(kb)}, wide=True),
     ]
     for review in kb.reviews:
         pages.append(PageSpec(doc_for(review.url), "review.md.j2", {
             **base, "review": review, "related": kb.related_both_ways(review),
+            "source_path": source_path(review.source, settings),
+
             "referenced_by": kb.referenced_by.get(review.id, ())}, review.source))
     for rid in kb.restricted:
         pages.append(PageSpec(doc_for(f"incidents/{rid}/"), "restricted.md.j2", {**base, "rid": rid}))
@@ -118,6 +121,14 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
     return pages, _collisions(pages)
 
 
+def front_matter(page: PageSpec, settings: Settings) -> str:
+    """The page's metadata for MkDocs: the record it shows (for the edit button) and layout."""
+    lines = ["---", f"kb_source: {source_path(page.source, settings) if page.source else 'generated'}"]
+    if page.wide:
+        lines += ["hide:", "  - navigation"]
+    return "\n".join(lines + ["---", "", ""])
+
+
 def _collisions(pages: list[PageSpec]) -> list[Diagnostic]:
     seen: dict[str, PageSpec] = {}
     found = []
@@ -132,6 +143,16 @@ def _collisions(pages: list[PageSpec]) -> list[Diagnostic]:
             seen[key] = page
     return found
 
+
+
+def source_path(path: Path, settings: Settings) -> str:
+    """The record's path as a reader of the repository knows it: relative to the project
+    (the folder holding the KB), e.g. kb/reviews/INC-2025-014.yaml."""
+    project = settings.kb_dir.resolve().parent
+    try:
+        return path.resolve().relative_to(project).as_posix()
+    except ValueError:
+        return f"{settings.kb_dir.name}/reviews/{path.name}"
 
 
 def ids(reviews: list[Review]) -> set[str]:

@@ -21,7 +21,7 @@ from typing import Iterator
 from generator import audience
 from generator.diagnostics import Diagnostic, Result, error, sorted_diagnostics, warning
 from generator.index import KnowledgeBase, validate
-from generator.pages import plan
+from generator.pages import front_matter, plan
 from generator.render import TEMPLATES, Renderer
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
@@ -63,7 +63,8 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     if problems:
         return {}, problems
     renderer = Renderer(override_dir=override_dir, globals_={"bar_chart": bar_chart, "column_chart": column_chart})
-    files = {page.doc: renderer.render(page.template, page.context, here=page.doc) for page in pages}
+    files = {page.doc: front_matter(page, settings) + renderer.render(page.template, page.context, here=page.doc)
+             for page in pages}
     for asset in sorted(ASSETS.iterdir()):
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
     return files, []

@@ -157,3 +157,16 @@ def test_kb_dir_is_never_written(tmp_path: Path) -> None:
     assert tree_digest(kb) == before
     assert build(kb, kb / "site").exit_code == 1
     assert tree_digest(kb) == before
+
+
+def test_edit_button_opens_the_yaml_record(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    hooks = Path(__file__).resolve().parent.parent / "generator" / "mkdocs_hooks.py"
+    (tmp_path / "mkdocs.yml").write_text(
+        "site_name: t\nrepo_url: https://git.example/org/kb\nedit_uri: edit/main/docs/\n"
+        "theme: {name: material, font: false, features: [content.action.edit]}\n"
+        f"hooks: ['{hooks}']\n")
+    assert build(kb, tmp_path / "site").exit_code == 0
+    review = (tmp_path / "site/incidents/INC-2025-001/index.html").read_text()
+    assert 'href="https://git.example/org/kb/edit/main/kb/reviews/INC-2025-001.yaml"' in review
+    assert "edit/main/docs/incidents" not in (tmp_path / "site/incidents/index.html").read_text()
