@@ -11,6 +11,8 @@ from typing import Sequence
 
 from markupsafe import Markup
 
+from generator.render import reveal_bidi
+
 _BAR = 22
 _GAP = 8
 _LABEL_WIDTH = 190
@@ -18,7 +20,7 @@ _PLOT_WIDTH = 360
 
 
 def _text(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(reveal_bidi(str(value)), quote=True)
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -9,6 +9,7 @@ backlinks both ways. Every finding of the run is returned; nothing is raised.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -156,14 +157,17 @@ def _frameworks(record: SourceRecord | None, found: list[Diagnostic]) -> tuple[F
 def _check_ids(records: list[SourceRecord], found: list[Diagnostic]) -> set[str]:
     """Each id equals its file stem and is unique; returns every id seen."""
     owners: dict[str, list[SourceRecord]] = defaultdict(list)
+    id_pattern = schema.validator("review").schema["properties"]["id"]["pattern"]
     for record in records:
         rid = record.data.get("id")
         if isinstance(rid, str):
             owners[rid].append(record)
             if rid != record.stem:
+                # Suggest a rename only to a well-formed id: never to a name like ../../etc/passwd.
+                rename = f"rename the file to {rid}.yaml, or " if re.match(id_pattern, rid) else ""
                 found.append(error(record.path, *record.at_value(("id",)), "id-mismatch",
                                    f"id: {rid!r} differs from the file name {record.path.name!r}",
-                                   f"rename the file to {rid}.yaml, or set id: {record.stem}"))
+                                   f"{rename}set id: {record.stem}"))
         owners_by_stem = owners.setdefault("\0stem:" + record.stem, [])
         owners_by_stem.append(record)
     for key, group in owners.items():

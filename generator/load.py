@@ -33,6 +33,7 @@ Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
+_COLLECTION_TAGS = {yaml.MappingNode: _TAG + "map", yaml.SequenceNode: _TAG + "seq"}
 _CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar converters are used (int, float, bool)
 
 JsonPath = tuple  # of str keys and int indices
@@ -159,6 +160,8 @@ class _Builder:
             return self.done[key], height, size
         if depth > MAX_DEPTH:
             raise _Stop((*_mark(node), "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels", ""))
+        if type(node) in _COLLECTION_TAGS and node.tag != _COLLECTION_TAGS[type(node)]:
+            raise _unsupported_tag(node)  # e.g. !!python/object/apply on a list, never constructed
         self.active.add(key)
         if isinstance(node, yaml.MappingNode):
             value, height, size = self._mapping(node, path, depth)
@@ -175,9 +178,7 @@ class _Builder:
         if tag not in _SCALAR_TAGS:
             if tag == _TAG + "merge":
                 return "<<"
-            shown = tag.replace(_TAG, "!!")
-            raise _Stop((*_mark(node), "yaml", f"the tag {shown} is not supported in a record",
-                         "remove the tag; records hold plain strings, numbers, booleans, lists and mappings"))
+            raise _unsupported_tag(node)
         if tag in (_TAG + "str", _TAG + "timestamp"):
             # Timestamps stay as written: the schema decides if they are dates or instants.
             return node.value
@@ -248,6 +249,12 @@ class _Builder:
         return result, height, size
 
 
+def _unsupported_tag(node: yaml.Node) -> _Stop:
+    shown = node.tag.replace(_TAG, "!!")
+    return _Stop((*_mark(node), "yaml", f"the tag {shown} is not supported in a record",
+                  "remove the tag; records hold plain strings, numbers, booleans, lists and mappings"))
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"the boolean {str(value).lower()}"
@@ -313,6 +320,8 @@ def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> Diagnostic:
     if isinstance(exc, yaml.composer.ComposerError) and "single document" in (context or ""):
         return error(path, line, col, "multiple-documents", "the file holds more than one YAML document",
                      "a record is one document: remove the '---' separator and what follows, or split it into two files")
+    if "nesting depth" in problem:  # libyaml 0.2.6+ has a nesting limit of its own
+        return error(path, line, col, "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels")
     message = problem if not context else f"{context}: {problem}"
     hint = ""
     lines = text.splitlines()

@@ -29,6 +29,7 @@ class PageSpec:
     context: dict[str, Any] = field(hash=False, compare=False)
     source: Path | None = None
     wide: bool = False  # a table page: shown without the navigation sidebar
+    boost: float = 1.0  # search weight: a review's own page outranks the lists quoting it
 
 
 @dataclass(frozen=True)
@@ -95,11 +96,10 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             "per_quarter": stats.per_quarter(kb), "category_quarters": stats.category_quarters(kb)}, wide=True),
     ]
     for review in kb.reviews:
-        pages.append(PageSpec(doc_for(review.url), "review.md.j2", {
+        pages.append(PageSpec(doc_for(review.url), "review.md.j2", boost=2.0, context={
             **base, "review": review, "related": kb.related_both_ways(review),
             "source_path": source_path(review.source, settings),
-
-            "referenced_by": kb.referenced_by.get(review.id, ())}, review.source))
+            "referenced_by": kb.referenced_by.get(review.id, ())}, source=review.source))
     for rid in kb.restricted:
         pages.append(PageSpec(doc_for(f"incidents/{rid}/"), "restricted.md.j2", {**base, "rid": rid}))
     for category in kb.categories.values():
@@ -126,6 +126,8 @@ def front_matter(page: PageSpec, settings: Settings) -> str:
     lines = ["---", f"kb_source: {source_path(page.source, settings) if page.source else 'generated'}"]
     if page.wide:
         lines += ["hide:", "  - navigation"]
+    if page.boost != 1.0:
+        lines += ["search:", f"  boost: {page.boost}"]
     return "\n".join(lines + ["---", "", ""])
 
 

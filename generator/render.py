@@ -32,6 +32,7 @@ _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 _HEADING = re.compile(r"^([ ]{0,3})(#{1,6}(?:[ \t]|$))", re.M)
 _SETEXT = re.compile(r"^([ ]{0,3})(=+|-{2,})[ \t]*$", re.M)
 _ATTR = re.compile(r"[{}]")
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def unsafe_url(url: str) -> bool:
@@ -73,8 +74,18 @@ def _escape_prose(text: str, linker: Linker | None) -> str:
     return text
 
 
+def reveal_bidi(text: str) -> str:
+    """Show bidirectional override characters instead of obeying them.
+
+    An override (U+202E) makes 'svc-\u202eexe.txt' display as 'svc-txt.exe': in a security
+    record that disguises text, so the characters are shown as a visible mark.
+    """
+    return _BIDI.sub(lambda m: f"\u2039U+{ord(m.group(0)):04X}\u203a", text)
+
+
 def markdown_text(text: str, linker: Linker | None = None) -> str:
     """Record Markdown made safe: prose escaped, code spans and fences kept as code."""
+    text = reveal_bidi(text)
     out, last = [], 0
     for match in _CODE.finditer(text):
         out.append(_escape_prose(text[last:match.start()], linker))
@@ -92,7 +103,7 @@ def inline_text(value: Any, linker: Linker | None = None) -> str:
 
 def html_text(value: Any) -> Markup:
     """A value inside raw HTML written by a template (no Markdown is processed there)."""
-    return Markup(html.escape(" ".join(str(value).split()), quote=True))
+    return Markup(html.escape(reveal_bidi(" ".join(str(value).split())), quote=True))
 
 
 @jinja2.pass_context

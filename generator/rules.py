@@ -144,13 +144,13 @@ def unknown_related(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnost
 
 @rule("unknown-lesson")
 def unknown_lesson(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnostic]:
-    lessons = {item.get("id") for _, item in _items(record.data, "lessons")}
+    lessons = {item["id"] for _, item in _items(record.data, "lessons") if isinstance(item.get("id"), str)}
     for index, action in _items(record.data, "actions"):
         for position, lesson in _strings(action, "lessons"):
             if lesson not in lessons:
                 yield error(record.path, *record.at_value(("actions", index, "lessons", position)), "unknown-lesson",
                             f"actions[{index}].lessons[{position}]: this review has no lesson {lesson!r}",
-                            _suggest(lesson, {str(l) for l in lessons if isinstance(l, str)}))
+                            _suggest(lesson, lessons))
 
 
 @rule("duplicate-item-id")
@@ -228,6 +228,10 @@ def _duration(delta: dt.timedelta) -> str:
     return f"{hours:.0f} hours" if hours < 72 else f"{hours / 24:.1f} days"
 
 
+def _days(delta: dt.timedelta) -> str:
+    return f"{delta.days} day{'' if delta.days == 1 else 's'}"
+
+
 @rule("overdue-action")
 def overdue_action(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnostic]:
     for index, action in _items(record.data, "actions"):
@@ -235,7 +239,7 @@ def overdue_action(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnosti
         if action.get("status") in OPEN_ACTION_STATUSES and due is not None and due < ctx.as_of:
             yield warning(record.path, *record.at_value(("actions", index, "due")), "overdue-action",
                           f"actions[{index}].due: action {action.get('id', index)} ({action['status']}) was due {due.isoformat()}, "
-                          f"{(ctx.as_of - due).days} days before {ctx.as_of.isoformat()}",
+                          f"{_days(ctx.as_of - due)} before {ctx.as_of.isoformat()}",
                           "finish it, or agree a new due date with the Incident Response Manager and record it in progress")
 
 

@@ -1,0 +1,98 @@
+"""Journey 7: a review full of hostile text opens as text: no dialog, no script, no live link.
+
+tests/fixtures/injection-kb holds one valid review (and catalogs) whose fields carry
+<script>, onerror=, onload=, ontoggle=, javascript: links in several spellings, data:
+URLs, Jinja {{ }}, a YAML front-matter block, heading markers and a right-to-left
+override. Every page its text reaches is opened; each must show it as text.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .conftest import Browse, Sites, playwright_api
+
+expect = playwright_api().expect
+
+REVIEW = "INC-2099-001"
+SCRIPT = "<script>alert(1)</script>"
+PAGES = ["", "incidents/", f"incidents/{REVIEW}/", "root-causes/", "root-causes/hostile-input/", "controls/",
+         "controls/hostile-1/x-1/", "lessons/", "actions/", "training/", "metrics/"]
+
+# Every attribute that would run script: an on* handler, or a URL with a script or data scheme
+# (spaces and control characters removed first, as browsers do).
+LIVE_ATTRIBUTES_JS = """() => {
+  const found = [];
+  for (const el of document.querySelectorAll('*'))
+    for (const a of el.attributes) {
+      const value = a.value.replace(/[\\x00-\\x20]/g, '').toLowerCase();
+      if (a.name.toLowerCase().startsWith('on') || /^(javascript|vbscript|data):/.test(value))
+        found.push(`<${el.tagName.toLowerCase()} ${a.name}="${a.value}">`);
+    }
+  return found;
+}"""
+MARKUP_FROM_RECORDS = "article script, article img, article iframe, article object, article embed, article details"
+
+
+def assert_inert(browse: Browse) -> None:
+    """Nothing on the page can run the record's script, and none of its markup became elements."""
+    assert browse.page.evaluate(LIVE_ATTRIBUTES_JS) == []
+    assert browse.page.locator(MARKUP_FROM_RECORDS).count() == 0
+    assert not browse.dialogs, browse.dialogs
+
+
+def test_hostile_review_opens_as_text_everywhere(browse: Browse, sites: Sites) -> None:
+    """Journey 7: every page showing the hostile record opens with no dialog; its markup shows as text."""
+    browse.site = sites.injection
+    browse.page.evaluate("() => alert('listener check')")  # the dialog recorder must see a real dialog
+    assert browse.dialogs == ["alert: listener check on about:blank"]
+    browse.dialogs.clear()
+    for path in PAGES:
+        browse.open(path)
+        browse.page.wait_for_load_state("load")
+        assert_inert(browse)
+        expect(browse.page.get_by_text(SCRIPT).first).to_be_attached()
+
+    browse.open(f"incidents/{REVIEW}/")
+    page, article = browse.page, browse.page.locator("article")
+    expect(article.locator("p", has_text=f"Summary {SCRIPT} and <img src=x onerror=alert(2)>.")).to_be_visible()
+    expect(article.get_by_text("{{ 7*7 }}").first).to_be_visible()
+    expect(article.get_by_text("title: hacked").first).to_be_visible()
+    expect(article.get_by_text("# Not a heading")).to_be_visible()
+    headings = article.locator("h1, h2, h3, h4, h5, h6")
+    assert not [h for h in headings.all_inner_texts() if re.search("hacked|Not a heading", h)]
+    title = sites.injection.facts.reviews[0]["title"]
+    assert "\u202e" in title
+    shown = re.sub("[\u202a-\u202e\u2066-\u2069]", lambda m: f"\u2039U+{ord(m.group()):04X}\u203a", title)
+    assert browse.heading() == f"{REVIEW}: {shown}", "the title shows as written, the override as a visible mark"
+    assert page.title().startswith(f"{REVIEW}: Hostile"), "front matter in the record must not set the title"
+    for name in ("click", "x", "mixed", "spaced", "data", "ref"):
+        expect(article.get_by_role("link", name=name, exact=True)).to_have_count(0)
+    assert_inert(browse)
+
+
+def test_hostile_review_in_search_results_stays_text(browse: Browse, sites: Sites) -> None:
+    """Journey 7, searching: results built from the hostile text render it inert, and so does the highlight."""
+    browse.site = sites.injection
+    browse.open()
+    results = browse.search("hostile")
+    expect(results.first).to_be_visible()
+    expect(results.first).to_contain_text("<script>")
+    assert_inert(browse)
+    browse.follow(results.first.locator("a").first)
+    assert browse.path() == f"incidents/{REVIEW}/"
+    expect(browse.page.locator("article mark").first).to_be_visible()  # search.highlight marked the words
+    assert_inert(browse)
+
+
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_hostile_review_cannot_reverse_its_text(browse: Browse, sites: Sites) -> None:
+    """Journey 7, spoofing: a right-to-left override in a record must not turn what follows around on screen."""
+    browse.site = sites.injection
+    browse.open(f"incidents/{REVIEW}/")
+    shown = browse.page.locator("article").inner_text()
+    assert not [hex(ord(c)) for c in shown if c in BIDI_CONTROLS]

@@ -1,0 +1,263 @@
+"""The example KB's site as people use it, in a real Chromium (issue 7, journeys 1-6 and 8).
+
+Every journey also checks, when it ends, that no request left 127.0.0.1, no console or
+page error was logged and no dialog opened (the `browse` fixture); journey 6 walks every
+kind of page for that alone. What a page must show is read from the KB's YAML
+(kbfacts), so the journeys follow the records, not today's wording.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+
+from . import kbfacts
+from .conftest import AS_OF, Browse, is_local, playwright_api
+
+expect = playwright_api().expect
+
+FIRST_RESULTS = 5
+"""How far down the search results the review may be and still count as found."""
+
+# The items of each h2 section of the article: [{title, items: [{ref, text}]}].
+SECTIONS_JS = """() => {
+  const sections = [];
+  for (const el of document.querySelector('article').children) {
+    if (el.tagName === 'H2') sections.push({title: el.textContent.replace('¶', '').trim(), items: []});
+    else if (sections.length) for (const li of el.querySelectorAll('li'))
+      sections.at(-1).items.push({ref: li.querySelector('a')?.textContent.trim() ?? '', text: li.textContent});
+  }
+  return sections;
+}"""
+
+
+def test_search_finds_the_review_holding_a_lesson_phrase(browse: Browse) -> None:
+    """Journey 1: a phrase from a lesson finds its review among the first results; the result opens it."""
+    review, lesson, phrase = kbfacts.distinctive_phrase(browse.site.facts)
+    browse.open()
+    items = browse.search(phrase)
+    try:
+        browse.page.wait_for_function(
+            """([id, n]) => [...document.querySelectorAll('.md-search-result__item')].slice(0, n)
+                 .some(li => li.querySelector('a').pathname.endsWith(`/incidents/${id}/`))""",
+            arg=[review["id"], FIRST_RESULTS], timeout=10_000)
+    except playwright_api().TimeoutError:
+        shown = [items.nth(i).locator("a").first.get_attribute("href") for i in range(min(items.count(), 10))]
+        pytest.fail(f"searching {phrase!r} did not list {review['id']} in the first {FIRST_RESULTS} results: {shown}")
+    result = items.filter(has=browse.page.locator(f'a[href*="incidents/{review["id"]}/"]')).first
+    browse.follow(result.locator("a").first)
+    assert browse.path() == f"incidents/{review['id']}/"
+    assert browse.heading().startswith(f"{review['id']}: ")
+    shown = browse.page.locator(f"article li:has(a#{lesson['id'].lower()})")
+    expect(shown).to_be_visible()
+    assert phrase.lower() in " ".join(shown.inner_text().lower().split()), f"{phrase!r} is not in {lesson['id']}"
+
+
+def _row_link(browse: Browse, row: str, name: str):
+    """The link called `name` in the row of the review's fact table whose first cell is `row`."""
+    return browse.page.locator("article table tr", has=browse.page.locator("td", has_text=row)).get_by_role(
+        "link", name=name, exact=True)
+
+
+def test_review_to_category_to_control_to_another_review(browse: Browse) -> None:
+    """Journey 2: review -> root-cause category -> (back) control -> another review citing it."""
+    facts = browse.site.facts
+    review, ref, others = kbfacts.control_trail(facts)
+    category = facts.categories[review["root_cause"]["categories"][0]]
+    control = facts.controls[ref]
+
+    browse.open(f"incidents/{review['id']}/")
+    browse.follow(_row_link(browse, "Root-cause categories", category["title"]))
+    assert browse.path() == f"root-causes/{category['id']}/"
+    assert browse.heading() == category["title"]
+
+    back = browse.page.go_back()
+    assert back is None or back.status == 200
+    assert browse.heading().startswith(f"{review['id']}: ")
+    browse.follow(_row_link(browse, "Controls", ref))
+    assert browse.path() == kbfacts.control_path(ref)
+    assert browse.heading() == f"{ref}: {control['title']}"
+
+    listed = browse.page.locator("xpath=//h2[@id='reviews']/following::table[1]//tbody/tr/td[1]/a")
+    ids = listed.all_inner_texts()
+    assert set(ids) == others | {review["id"]}, "the control page must list exactly the reviews citing it"
+    other = next(i for i in ids if i != review["id"])
+    browse.follow(listed.filter(has_text=re.compile(f"^{other}$")))
+    assert browse.path() == f"incidents/{other}/"
+    assert browse.heading().startswith(f"{other}: ")
+    expect(_row_link(browse, "Controls", ref)).to_be_visible()
+
+
+def test_action_dashboard_lists_overdue_first_and_links_to_the_action(browse: Browse) -> None:
+    """Journey 3: overdue actions (as of the fixed build date) come first, marked; the link opens the action."""
+    facts = browse.site.facts
+    expected = kbfacts.overdue_actions(facts, AS_OF)
+    assert expected, f"the example KB has no overdue action on {AS_OF}: the journey has nothing to show"
+    browse.open("actions/")
+    rows = browse.page.locator("xpath=//table[.//th[normalize-space()='Action']]//tbody/tr")
+    listed = rows.evaluate_all(
+        "rows => rows.map(r => [r.querySelector('td a').textContent.trim(), !!r.querySelector('.kb-overdue')])")
+    assert len(listed) == sum(len(r["actions"]) for r in facts.reviews)
+    marked = [ref for ref, overdue in listed if overdue]
+    assert set(marked) == expected
+    assert [overdue for _, overdue in listed] == [True] * len(marked) + [False] * (len(listed) - len(marked)), \
+        f"overdue actions must come first: {listed}"
+
+    review_id, action_id = marked[0].split()
+    browse.follow(rows.first.locator("td a").first)
+    assert browse.path() == f"incidents/{review_id}/"
+    assert browse.page.url.endswith(f"#{action_id.lower()}")
+    heading = browse.page.locator(f"article h3:has(a#{action_id.lower()})")
+    expect(heading).to_be_in_viewport()
+    assert heading.inner_text().startswith(f"{action_id}: ")
+    section = heading.evaluate("h => { let e = h; while (e && e.tagName !== 'H2') e = e.previousElementSibling; "
+                               "return e && e.textContent.replace('¶', '').trim(); }")
+    assert section == "Actions"
+    expect(heading.locator("xpath=following::table[1]").locator(".kb-overdue")).to_be_visible()
+
+
+def test_training_page_shows_training_lessons_and_only_new_ones_since_its_date(browse: Browse) -> None:
+    """Journey 4: a trainer finds the training lessons; "new since" lists only lessons from on or after its date."""
+    facts = browse.site.facts
+    browse.open("training/")
+    sections = {s["title"]: s["items"] for s in browse.page.evaluate(SECTIONS_JS)}
+    new_title = next((t for t in sections if t.startswith("New since")), None)
+    assert new_title, f"no 'New since' section among {list(sections)}"
+    since = dt.date.fromisoformat(new_title.removeprefix("New since").strip())
+    assert since == AS_OF - dt.timedelta(days=90), "the default window is the 90 days before --as-of"
+    for item in sections[new_title]:
+        shown = re.search(r"\(review (\d{4}-\d{2}-\d{2})\)", item["text"])
+        assert shown and dt.date.fromisoformat(shown.group(1)) >= since, f"older than {since}: {item['text']}"
+    assert {i["ref"] for i in sections[new_title]} == kbfacts.lessons(facts, since=since)
+
+    training = sections.get("Training lessons")
+    assert training, f"no training lessons listed: {list(sections)}"
+    assert {i["ref"] for i in training} == kbfacts.lessons(facts, kind="training")
+
+    review_id, lesson_id = training[0]["ref"].split()
+    browse.follow(browse.page.locator("xpath=//h2[starts-with(normalize-space(), 'Training lessons')]"
+                                      "/following-sibling::ul[1]/li[1]/a[1]"))
+    assert (browse.path(), browse.page.url.rsplit("#", 1)[-1]) == (f"incidents/{review_id}/", lesson_id.lower())
+    lesson = browse.page.locator(f"article li:has(a#{lesson_id.lower()})")
+    expect(lesson).to_be_in_viewport()
+    expect(lesson).to_contain_text("(training)")
+
+
+# Every chart's title, box, bars (area and tooltip) and labels, as drawn.
+CHARTS_JS = """charts => charts.map(svg => ({
+  title: svg.querySelector('title')?.textContent ?? '',
+  box: [svg.getBoundingClientRect().width, svg.getBoundingClientRect().height],
+  bars: [...svg.querySelectorAll('rect.kb-chart-bar')].map(r => ({
+    area: r.getBBox().width * r.getBBox().height, tip: r.querySelector('title')?.textContent ?? ''})),
+  labels: [...svg.querySelectorAll('text.kb-chart-label')].map(t => [t.textContent, t.getBBox().width]),
+}))"""
+
+
+def test_metrics_charts_are_drawn_with_their_labels(browse: Browse) -> None:
+    """Journey 5a: the metrics page's inline SVG charts are visible, with bars, labels and the KB's figures."""
+    browse.open("metrics/")
+    charts = browse.page.locator("article svg.kb-chart")
+    assert charts.count() >= 3, "the metrics page draws deadline, action and per-quarter charts"
+    for index in range(charts.count()):
+        charts.nth(index).scroll_into_view_if_needed()
+        expect(charts.nth(index)).to_be_visible()
+    drawn = charts.evaluate_all(CHARTS_JS)
+    for chart in drawn:
+        assert chart["title"].strip() and min(chart["box"]) > 0, chart
+        assert any(bar["area"] > 0 for bar in chart["bars"]) or not any(
+            re.search(r": [1-9]", bar["tip"]) for bar in chart["bars"]), f"a chart with figures draws no bar: {chart}"
+        assert chart["labels"] and all(text.strip() and width > 0 for text, width in chart["labels"]), chart
+    counts = {status: n for status, n in kbfacts.action_counts(browse.site.facts).items() if n}
+    by_status = [c for c in drawn if {label for label, _ in c["labels"]} >= set(counts)]
+    assert by_status, f"no chart of actions by status ({counts}) among {[c['title'] for c in drawn]}"
+    tips = {bar["tip"] for bar in by_status[0]["bars"]}
+    assert {f"{status}: {n}" for status, n in counts.items()} <= tips, tips
+
+
+def test_fault_tree_review_draws_its_tree_with_gates(browse: Browse) -> None:
+    """Journey 5b: a fault-tree review shows every event, nested as in the record, with AND/OR gate labels."""
+    review = kbfacts.fault_tree_review(browse.site.facts)
+    browse.open(f"incidents/{review['id']}/")
+    tree = browse.page.locator("article div.kb-fault-tree")
+    tree.scroll_into_view_if_needed()
+    expect(tree).to_be_visible()
+    drawn = tree.locator(".kb-ft-event").evaluate_all("""events => events.map(e => {
+        const li = e.closest('li'); let depth = 0;
+        for (let p = li; p && !p.classList.contains('kb-fault-tree'); p = p.parentElement) depth += p.tagName === 'LI';
+        const gate = [...li.children].find(c => c.classList.contains('kb-ft-gate'));
+        const box = e.getBoundingClientRect();
+        return [depth, e.textContent, gate ? gate.textContent : null, box.width * box.height > 0,
+                gate ? gate.getBoundingClientRect().width > 0 : null];
+    })""")
+    expected = [[depth, " ".join(node["event"].split()), node["gate"].upper() if node.get("gate") else None, True,
+                 True if node.get("gate") else None]
+                for depth, node in kbfacts.tree_nodes(review["root_cause"]["fault_tree"])]
+    assert drawn == expected
+
+
+def _example_pages(facts: kbfacts.Facts) -> list[str]:
+    """One page of every kind: home, the index pages, a review per method, a category, a control."""
+    pages = ["", "incidents/", "root-causes/", "controls/", "lessons/", "actions/", "training/", "metrics/"]
+    for method in ("five-whys", "fishbone", "fault-tree"):
+        pages += [f"incidents/{r['id']}/" for r in facts.reviews if r["root_cause"]["method"] == method][:1]
+    review, ref, _ = kbfacts.control_trail(facts)
+    return pages + [f"root-causes/{review['root_cause']['categories'][0]}/", kbfacts.control_path(ref)]
+
+
+def test_browsing_stays_on_this_machine_without_console_errors(browse: Browse) -> None:
+    """Journey 6: every kind of page, and a search, request nothing but 127.0.0.1 and log no error."""
+    for path in _example_pages(browse.site.facts):
+        browse.open(path)
+        browse.page.wait_for_load_state("load")
+    expect(browse.search("incident").first).to_be_visible()
+    requested = {url.split("?")[0].rsplit("/", 1)[-1] for url in browse.requests}
+    assert {"search_index.json", "kb.css"} <= requested, "the recorder saw neither the search index nor the styles"
+    browse.assert_local_and_quiet()
+
+
+@pytest.mark.parametrize("url, local", [
+    ("http://127.0.0.1:8123/incidents/", True),
+    ("data:image/svg+xml;base64,AAAA", True),
+    ("blob:http://127.0.0.1:8123/0f6c", True),
+    ("https://fonts.googleapis.com/css?family=Roboto", False),
+    ("http://localhost:8123/", False),
+    ("http://127.0.0.1.example.com/", False),
+    ("http://10.0.0.1/", False),
+])
+def test_is_local_keeps_only_the_loopback_address(url: str, local: bool) -> None:
+    """What journey 6 counts as leaving the machine (no browser needed)."""
+    assert is_local(url) is local
+
+
+def test_narrow_phone_screen_has_a_drawer_and_scrolling_tables(phone: Browse) -> None:
+    """Journey 8: on a phone the navigation drawer opens and a wide table scrolls inside the page."""
+    review, _, _ = kbfacts.control_trail(phone.site.facts)
+    phone.open(f"incidents/{review['id']}/")
+    drawer = phone.page.locator("nav.md-nav--primary")
+    actions = drawer.get_by_role("link", name="Actions", exact=True)
+    expect(actions).not_to_be_in_viewport()
+    phone.page.locator('label.md-header__button[for="__drawer"]').click()
+    expect(actions).to_be_in_viewport()
+    phone.follow(actions)
+    assert (phone.path(), phone.heading()) == ("actions/", "Actions")
+
+    widest = phone.page.locator("article table").evaluate_all("""tables => {
+        const t = tables.reduce((a, b) => (b.scrollWidth > a.scrollWidth ? b : a));
+        t.setAttribute('data-widest', '');
+        let s = t;
+        while (s && !(/(auto|scroll)/.test(getComputedStyle(s).overflowX) && s.scrollWidth > s.clientWidth))
+            s = s.parentElement;
+        if (s) s.setAttribute('data-scroller', '');
+        return {table: t.scrollWidth, scroller: s && s.tagName, inArticle: !!(s && s.closest('article')),
+                page: document.documentElement.scrollWidth, viewport: window.innerWidth};
+    }""")
+    assert widest["table"] > widest["viewport"], f"no table wider than the phone to test with: {widest}"
+    assert widest["scroller"] and widest["inArticle"], f"the wide table has no scroll box of its own: {widest}"
+    assert widest["page"] <= widest["viewport"], f"the page itself overflows sideways: {widest}"
+    scroller = phone.page.locator("[data-scroller]")
+    scroller.scroll_into_view_if_needed()
+    scroller.hover()
+    phone.page.mouse.wheel(300, 0)
+    phone.page.wait_for_function("() => document.querySelector('[data-scroller]').scrollLeft > 0")
