@@ -93,6 +93,8 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             **base, "figures": figures, "deadlines": deadlines,
             "deadline_chart": [(d.severity, d.rate) for d in deadlines if d.rate is not None],
             "approval_lags": lags, "lag_chart": [(r.id, days) for r, days in lags],
+            "category_chart": [(kb.categories[c].title if c in kb.categories else c, len(rs))
+                               for c, rs in sorted(kb.reviews_by_category.items())],
             "per_quarter": stats.per_quarter(kb), "category_quarters": stats.category_quarters(kb)}, wide=True),
     ]
     for review in kb.reviews:

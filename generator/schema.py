@@ -18,7 +18,7 @@ from typing import Any, Iterable
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from generator import dates
+from generator import dates, fastschema
 from generator.diagnostics import Diagnostic, error
 from generator.load import SourceRecord
 
@@ -54,8 +54,16 @@ def validator(name: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema, format_checker=_FORMATS)
 
 
+@lru_cache(maxsize=None)
+def fast_validator(name: str) -> fastschema.FastValidator:
+    """The fast yes-or-no check of one schema (jsonschema-rs, when installed)."""
+    return fastschema.FastValidator(json.loads(schema_text(name)), {"date": _is_date, "date-time": _is_timestamp})
+
+
 def check(record: SourceRecord, name: str) -> list[Diagnostic]:
     """Every schema finding of one record, each at the key or value it is about."""
+    if fast_validator(name).is_valid(record.data):
+        return []  # the common case, answered fast; anything else gets the full check
     errors = list(validator(name).iter_errors(record.data))
     if not errors:
         return []
