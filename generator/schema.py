@@ -122,7 +122,7 @@ _PATTERNS = {
     "^A[0-9]+$": ("is not an action id", "action ids are A1, A2, ..."),
     "^[^/\\s]+/[^/\\s]+$": ("is not a control reference", "write FRAMEWORK/CONTROL as in controls.yaml, e.g. ISO27001-2022/A.5.27"),
     "^[^/\\s]+$": ("is not a valid id", "ids have no '/' and no spaces"),
-    "^[^\\r\\n]*\\S[^\\r\\n]*$": ("must be one line of text, not blank", "write it on a single line; long text belongs in a summary or description"),
+    "^[^\\r\\n]*\\S[^\\r\\n]*$(?!\\n)": ("must be one line of text, not blank", "write it on a single line; long text belongs in a summary or description"),
     "\\S": ("must not be blank", "write the text, or remove the key if the field is optional"),
     "^[a-z][a-z0-9-]*$": ("is not a cause group name", "cause groups are lower-case words such as people, process, technology, environment"),
 }

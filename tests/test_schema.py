@@ -423,3 +423,14 @@ def test_controls_schema():
         {"id": "A.1", "title": "t", "replaced_by": "nowhere"}]}]}
     text, found = check(bad, "controls")
     assert found == sorted([("schema", *locate(text, "ISO 27001")), ("schema", *locate(text, "nowhere"))])
+
+
+def test_one_line_field_written_as_a_block_is_not_one_line(tmp_path) -> None:
+    """`title: |` keeps a trailing newline; Python's `$` would let it pass as one line."""
+    from conftest import make_kb, run_validate, to_yaml, valid_review
+
+    text = to_yaml(valid_review()).replace("title: Signed-URL", "title: |\n  Signed-URL", 1)
+    outcome = run_validate(make_kb(tmp_path, {"INC-2025-001": text}))
+    assert outcome.exit_code == 1
+    assert [(f.rule, f.line) for f in outcome.findings] == [("schema", 2)]
+    assert "one line" in outcome.findings[0].message
