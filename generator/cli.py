@@ -111,7 +111,7 @@ def validate(kb_dir: Path, as_of: dt.date | None, strict: bool, fmt: str) -> Non
     Prints PATH:LINE:COL: error|warning: MESSAGE [rule] for each finding. Exit 0 when
     clean, 1 on errors (or on warnings with --strict), 2 on a usage error.
     """
-    from generator.index import validate as run_validate
+    from generator.index import check as run_validate
 
     settings = _settings(kb_dir, as_of, strict)
     _report(run_validate(settings.kb_dir, as_of=settings.as_of), fmt, strict=strict)

@@ -9,8 +9,8 @@ every record simply takes the full check.
 
 A "valid" from here must never hide a finding jsonschema would report. The engines
 differ in two places, both handled:
-- regular expressions: Python's `\\s` also matches the separators U+001C to U+001F,
-  Rust's does not, so a string holding one of them goes to jsonschema;
+- regular expressions: Python's `\\s` also matches the separators U+001C to U+001F and
+  NEXT LINE (U+0085), Rust's does not, so a string holding one of them goes to jsonschema;
 - numbers: jsonschema-rs refuses NaN and infinities (stricter, so harmless) and raises on
   what it cannot convert, which counts as "not sure".
 Formats use the very functions jsonschema uses (the record format's date rules).
@@ -27,7 +27,7 @@ except ImportError:  # optional: the full check alone gives the same findings, s
     jsonschema_rs = None
 
 # Characters Python's regular expressions treat as whitespace and Rust's do not.
-_DIALECT_GAP = re.compile("[\x1c-\x1f]")
+_DIALECT_GAP = re.compile("[\x1c-\x1f\x85]")
 
 
 class FastValidator:

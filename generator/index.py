@@ -16,10 +16,11 @@ from functools import cached_property
 from pathlib import Path
 
 from generator import schema
+from generator.cache import FileCache, RecordChecks, quiet_gc
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics
 from generator.load import SourceKB, SourceRecord, load_kb
 from generator.model import Category, Control, Framework, Review, review_from_data, slug
-from generator.rules import ControlInfo, RuleContext, run_rules
+from generator.rules import ControlInfo, RuleContext
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def _check_ids(records: list[SourceRecord], found: list[Diagnostic]) -> set[str]
     owners: dict[str, list[SourceRecord]] = defaultdict(list)
     id_pattern = schema.validator("review").schema["properties"]["id"]["pattern"]
     for record in records:
-        rid = record.data.get("id")
+        rid = record.declared_id
         if isinstance(rid, str):
             owners[rid].append(record)
             if rid != record.stem:
@@ -173,11 +174,11 @@ def _check_ids(records: list[SourceRecord], found: list[Diagnostic]) -> set[str]
     for key, group in owners.items():
         if len(group) < 2:
             continue
-        if key.startswith("\0") and len({str(r.data.get("id")) for r in group}) == 1 and isinstance(group[0].data.get("id"), str):
+        if key.startswith("\0") and len({str(r.declared_id) for r in group}) == 1 and isinstance(group[0].declared_id, str):
             continue  # X.yaml beside X.yml, both saying id X: the id group reports it
         for record in group:
             others = ", ".join(_shown(o.path) for o in group if o is not record)
-            what = f"the id {record.data.get('id')!r}" if not key.startswith("\0") else f"the id {record.stem!r} (file name)"
+            what = f"the id {record.declared_id!r}" if not key.startswith("\0") else f"the id {record.stem!r} (file name)"
             found.append(error(record.path, *record.at_value(("id",)), "duplicate-id",
                                f"id: {what} is also used by {others}", "every review needs its own id"))
     return {k for k in owners if not k.startswith("\0")}
@@ -187,14 +188,23 @@ def _shown(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-def check_kb(source: SourceKB, *, as_of: dt.date) -> Result[KnowledgeBase]:
-    """Run every check on what was loaded, and build the model of the valid reviews."""
+@dataclass(frozen=True)
+class Checked:
+    """What `kb validate` reports beside the findings: how many files it read."""
+
+    root: Path
+    files: int
+
+
+def _check(source: SourceKB, as_of: dt.date, checks: RecordChecks) -> tuple[list[Diagnostic], list[SourceRecord],
+                                                                          dict[str, Category], tuple[Framework, ...]]:
+    """Every finding on what was loaded, and the review records valid enough for the model."""
     found: list[Diagnostic] = []
     categories = _categories(source.taxonomy, found)
     frameworks = _frameworks(source.controls, found)
     valid: list[SourceRecord] = []
     for record in source.reviews:
-        problems = schema.check(record, "review")
+        problems = checks.schema(record)
         found += problems
         if not any(p.severity is Severity.ERROR for p in problems):
             valid.append(record)
@@ -206,7 +216,13 @@ def check_kb(source: SourceKB, *, as_of: dt.date) -> Result[KnowledgeBase]:
         review_ids=review_ids,
     )
     for record in source.reviews:
-        found += run_rules(record, context)
+        found += checks.rules(record, context)
+    return found, valid, categories, frameworks
+
+
+def check_kb(source: SourceKB, *, as_of: dt.date, checks: RecordChecks | None = None) -> Result[KnowledgeBase]:
+    """Run every check on what was loaded, and build the model of the valid reviews."""
+    found, valid, categories, frameworks = _check(source, as_of, checks or RecordChecks())
     reviews = sorted((review_from_data(r.data, r.path) for r in valid), key=lambda r: r.id)
     kb = KnowledgeBase(root=source.root, reviews=tuple(reviews), categories=categories, frameworks=frameworks,
                        files=source.files)
@@ -214,7 +230,24 @@ def check_kb(source: SourceKB, *, as_of: dt.date) -> Result[KnowledgeBase]:
 
 
 def validate(kb_dir: Path, *, as_of: dt.date) -> Result[KnowledgeBase]:
-    """Load and check a KB folder: the whole of `kb validate`."""
-    source, found = load_kb(kb_dir)
-    result = check_kb(source, as_of=as_of)
+    """Load and check a KB folder, and build its model (what `kb build` publishes)."""
+    with quiet_gc():
+        checks = FileCache.open(kb_dir)
+        source, found = load_kb(kb_dir, reader=checks.read)
+        result = check_kb(source, as_of=as_of, checks=checks)
+        checks.save()
     return Result(result.value, sorted_diagnostics(found + result.diagnostics))
+
+
+def check(kb_dir: Path, *, as_of: dt.date) -> Result[Checked]:
+    """Load and check a KB folder without building the model: the whole of `kb validate`.
+
+    The same findings as validate(); on a warm cache the records that did not change
+    are not even read.
+    """
+    with quiet_gc():
+        checks = FileCache.open(kb_dir)
+        source, found = load_kb(kb_dir, reader=checks.read)
+        problems = _check(source, as_of, checks)[0]
+        checks.save()
+    return Result(Checked(source.root, source.files), sorted_diagnostics(found + problems))

@@ -12,11 +12,12 @@ plain data itself, so that it can
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -30,6 +31,8 @@ MAX_DEPTH = 100
 _SAFE_COMPOSE_DEPTH = 1000
 
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Python's own composer recurses in Python frames (a few a level): scan anything that could pass MAX_DEPTH.
+_SCAN_ABOVE = _SAFE_COMPOSE_DEPTH // 2 if Loader is not yaml.SafeLoader else MAX_DEPTH
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
@@ -93,6 +96,11 @@ class SourceRecord:
     @property
     def stem(self) -> str:
         return self.path.stem
+
+    @property
+    def declared_id(self) -> Any:
+        """The record's `id` as written (None when there is none)."""
+        return self.data.get("id") if isinstance(self.data, dict) else None
 
     @cached_property
     def positions(self) -> Positions:
@@ -158,7 +166,8 @@ class _Builder:
             if depth + height > MAX_DEPTH:
                 raise _Stop((*_mark(node), "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels", ""))
             return self.done[key], height, size
-        if depth > MAX_DEPTH:
+        # The top-level collection is the first level (as _too_deep counts), so a collection at depth MAX_DEPTH is one too many.
+        if depth > MAX_DEPTH or (depth >= MAX_DEPTH and isinstance(node, (yaml.MappingNode, yaml.SequenceNode))):
             raise _Stop((*_mark(node), "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels", ""))
         if type(node) in _COLLECTION_TAGS and node.tag != _COLLECTION_TAGS[type(node)]:
             raise _unsupported_tag(node)  # e.g. !!python/object/apply on a list, never constructed
@@ -289,12 +298,16 @@ def _too_deep(text: str) -> tuple[int, int] | None:
     return None
 
 
-def _could_be_deep(text: str) -> bool:
+def _could_be_deep(text: str, levels: int) -> bool:
     # Block nesting needs a column of indentation (or an indicator) per level, flow
-    # nesting a bracket per level; only documents that could exceed the limit are scanned.
+    # nesting a bracket per level. Documents that could nest past what composing can
+    # take are scanned first, without recursion; the others are composed, and the
+    # builder stops at the collection the scan would have found (parse_text scans those
+    # with findings). Most records have lines longer than MAX_DEPTH characters, so
+    # scanning every document that could pass MAX_DEPTH would scan nearly all of them.
     brackets = text.count("[") + text.count("{")
     widest = max((len(line) for line in text.splitlines()), default=0)
-    return brackets + widest >= MAX_DEPTH
+    return brackets + widest >= levels
 
 
 def _line_col_of_offset(data: bytes | str, offset: int) -> tuple[int, int]:
@@ -340,8 +353,23 @@ def parse_text(path: Path, raw: bytes) -> tuple[SourceRecord | None, list[Diagno
                             "save the file as UTF-8")]
     if text.startswith("\ufeff"):
         text = text[1:]
+    record, found = _parse_yaml(path, text)
+    if found and _could_be_deep(text, MAX_DEPTH):
+        # A document that could nest past the limit and has any finding gets the event
+        # scan's answer first, exactly as if every such document had been scanned (most
+        # are not: see _could_be_deep).
+        try:
+            where = _too_deep(text)
+        except yaml.YAMLError:
+            where = None
+        if where is not None:
+            return None, [error(path, *where, "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels")]
+    return record, found
+
+
+def _parse_yaml(path: Path, text: str) -> tuple[SourceRecord | None, list[Diagnostic]]:
     try:
-        if _could_be_deep(text):
+        if _could_be_deep(text, _SCAN_ABOVE):
             where = _too_deep(text)
             if where is not None:
                 return None, [error(path, *where, "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels")]
@@ -374,8 +402,8 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def read_file(path: Path, root: Path) -> tuple[SourceRecord | None, list[Diagnostic]]:
-    """Read one KB file safely: no symlink out of the KB, nothing over 1 MiB."""
+def read_bytes(path: Path, root: Path) -> tuple[bytes | None, list[Diagnostic]]:
+    """The bytes of one KB file, read safely: no symlink out of the KB, nothing over 1 MiB."""
     try:
         info = os.lstat(path)
         if stat.S_ISLNK(info.st_mode):
@@ -398,7 +426,23 @@ def read_file(path: Path, root: Path) -> tuple[SourceRecord | None, list[Diagnos
         return None, [error(path, 1, 1, "unreadable", f"cannot read the file: {exc.strerror or exc}")]
     if len(raw) > MAX_FILE_BYTES:  # grew while we read it
         return None, [error(path, 1, 1, "file-too-large", f"the file is larger than {MAX_FILE_BYTES:,} bytes (1 MiB)")]
+    return raw, []
+
+
+def read_file(path: Path, root: Path) -> tuple[SourceRecord | None, list[Diagnostic]]:
+    """Read and parse one KB file safely: no symlink out of the KB, nothing over 1 MiB."""
+    raw, problems = read_bytes(path, root)
+    if raw is None:
+        return None, problems
     return parse_text(path, raw)
+
+
+Reader = Callable[[list[Path], Path], list[tuple["SourceRecord | None", list[Diagnostic]]]]
+"""Reads many review files at once (load.read_file for each, or the cache in generator/cache.py)."""
+
+
+def read_files(paths: list[Path], root: Path) -> list[tuple[SourceRecord | None, list[Diagnostic]]]:
+    return [read_file(path, root) for path in paths]
 
 
 @dataclass
@@ -439,15 +483,14 @@ def discover_reviews(root: Path) -> tuple[list[Path], list[Diagnostic]]:
     return paths, diagnostics
 
 
-def load_kb(root: Path) -> tuple[SourceKB, list[Diagnostic]]:
+def load_kb(root: Path, *, reader: Reader = read_files) -> tuple[SourceKB, list[Diagnostic]]:
     """Read every file of the KB, returning what parsed and a finding for everything else."""
     root = root.resolve()
     diagnostics: list[Diagnostic] = []
     paths, found = discover_reviews(root)
     diagnostics += found
     reviews: list[SourceRecord] = []
-    for path in paths:
-        record, problems = read_file(path, root)
+    for record, problems in reader(paths, root):
         diagnostics += problems
         if record is not None:
             reviews.append(record)

@@ -133,12 +133,12 @@ def superseded_control(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagn
 def unknown_related(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnostic]:
     own = _get(record.data, "id")
     for index, other in _strings(record.data, "related"):
-        where = record.at_value(("related", index))
         if other == own:
-            yield warning(record.path, *where, "related-self", f"related[{index}]: the review lists itself as related",
+            yield warning(record.path, *record.at_value(("related", index)), "related-self", f"related[{index}]: the review lists itself as related",
                           "remove it: related names other reviews")
         elif other not in ctx.review_ids:
-            yield error(record.path, *where, "unknown-related", f"related[{index}]: no review has the id {other!r}",
+            # Positions are worked out only for a finding: a clean record never pays for them.
+            yield error(record.path, *record.at_value(("related", index)), "unknown-related", f"related[{index}]: no review has the id {other!r}",
                         _suggest(other, ctx.review_ids - {own}))
 
 
