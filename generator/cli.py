@@ -174,3 +174,164 @@ def serve(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
         run_serve(settings, dev_addr=dev_addr)
     except SiteError as exc:
         raise KBError(str(exc)) from exc
+
+
+# -- everyday workflows --------------------------------------------------------------
+
+def _colour() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
+
+
+def _published(kb_dir: Path, as_of: dt.date, audience: str = "internal") -> Any:
+    """The KB as the audience may see it; a KB with errors still serves its valid reviews."""
+    from generator.audience import view
+    from generator.index import validate as run_validate
+
+    result = run_validate(kb_dir, as_of=as_of)
+    if result.errors:
+        click.echo(f"warning: the knowledge base has {len(result.errors)} errors; records with errors are left out "
+                   "(run kb validate)", err=True)
+    return view(result.value, audience)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb",
+              show_default=True, help="The knowledge base folder.")
+@click.option("--category", help="Only reviews with this root-cause category id.")
+@click.option("--control", help="Only reviews citing this control (FRAMEWORK/CONTROL).")
+@click.option("--severity", type=click.Choice(["P1", "P2", "P3"]), help="Only reviews of this severity.")
+@click.option("--kind", type=click.Choice(["process", "tool", "training"]), help="Only lessons of this kind.")
+@click.option("--since", type=DATE, help="Only reviews held on or after this date.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many hits.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def search(query: str, kb_dir: Path, category: str | None, control: str | None, severity: str | None,
+           kind: str | None, since: dt.date | None, limit: int, fmt: str) -> None:
+    """Full-text search over titles, summaries, root causes, lessons and actions.
+
+    Words are stemmed (breach finds breaches); "quoted words" match as a phrase. Hits
+    are ranked by relevance, a lesson or title weighing more than a timeline.
+    """
+    import json as json_module
+
+    from generator import search as engine
+
+    colour = _colour() and fmt == "text"
+    with engine.open_index(kb_dir, lambda: _published(kb_dir, dt.date.today())) as db:
+        hits = engine.search(db, query, filters=engine.Filters(category, control, severity, kind, since), limit=limit,
+                             mark=("\x1b[1m", "\x1b[0m") if colour else ("[", "]"))
+    if fmt == "json":
+        click.echo(json_module.dumps(engine.as_rows(hits), indent=2, ensure_ascii=False))
+        return
+    if not hits:
+        click.echo("no match", err=True)
+    for hit in hits:
+        where = f"{hit.field} {hit.item}".strip()
+        click.echo(f"{click.style(hit.review, bold=True) if colour else hit.review}  {where}  {hit.url}  ({hit.score})")
+        click.echo(f"    {hit.excerpt}")
+
+
+@main.command()
+@click.argument("review_id")
+@click.option("--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb",
+              show_default=True, help="The knowledge base folder.")
+def show(review_id: str, kb_dir: Path) -> None:
+    """Print one review readably in the terminal."""
+    import difflib
+
+    from generator.show import render
+
+    kb = _published(kb_dir, dt.date.today())
+    if review_id in kb.restricted:
+        click.echo(f"{review_id}: restricted (TLP:RED): ask the incident response manager")
+        return
+    if review_id not in kb.by_id:
+        close = difflib.get_close_matches(review_id, list(kb.by_id), n=3)
+        raise KBError(f"no review {review_id!r}" + (f"; did you mean {', '.join(close)}?" if close else ""))
+    click.echo(render(kb.by_id[review_id], style=click.style if _colour() else lambda text, **_: text), nl=False)
+
+
+@main.command()
+@click.option("--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb",
+              show_default=True, help="The knowledge base folder.")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(["open", "in-progress", "done", "cancelled"]),
+              help="Only actions with this status (repeat for several).")
+@click.option("--owner", help="Only actions whose owner contains this text (case-insensitive).")
+@click.option("--overdue", is_flag=True, help="Only overdue actions; exit 1 when there is any.")
+@click.option("--due-within", type=click.IntRange(0), help="Only open actions due within this many days.")
+@click.option("--as-of", type=DATE, default=None, help="The day overdue is judged on (YYYY-MM-DD). Default: today.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue: bool, due_within: int | None,
+            as_of: dt.date | None, fmt: str) -> None:
+    """The action tracker: list actions, overdue first. With --overdue, exit 1 when any is overdue."""
+    from generator import tracker
+
+    day = as_of or dt.date.today()
+    rows = tracker.select(_published(kb_dir, day), tracker.ActionQuery(statuses, owner, overdue, due_within), day)
+    if fmt == "json":
+        click.echo(tracker.as_json(rows), nl=False)
+    elif fmt == "csv":
+        click.echo(tracker.as_csv(rows), nl=False)
+    else:
+        click.echo(tracker.as_text(rows, style=click.style if _colour() else lambda text, **_: text), nl=False)
+    if overdue and rows:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb",
+              show_default=True, help="The knowledge base folder.")
+@click.option("--since", type=DATE, required=True, help="Lessons of reviews held on or after this date.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True)
+def training(kb_dir: Path, since: dt.date, fmt: str) -> None:
+    """Lessons new since a date, grouped by category and kind, ready for a training update."""
+    from generator import training as lessons
+
+    kb = _published(kb_dir, dt.date.today())
+    click.echo(lessons.as_json(kb, since) if fmt == "json" else lessons.as_markdown(kb, since), nl=False)
+
+
+@main.command()
+@click.option("--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default="kb", show_default=True,
+              help="The knowledge base folder (created if missing).")
+@click.option("--severity", type=click.Choice(["P1", "P2", "P3"]), default="P2", show_default=True)
+@click.option("--title", help="The review's title (one line).")
+@click.option("--as-of", type=DATE, default=None, help="The day whose year the id takes. Default: today.")
+def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None) -> None:
+    """Start a review: write reviews/<next free id>.yaml from a template (never overwrites)."""
+    from generator.scaffold import ScaffoldError, create
+
+    try:
+        made = create(kb_dir, severity=severity, title=title, today=as_of or dt.date.today())
+    except ScaffoldError as exc:
+        raise KBError(str(exc)) from exc
+    click.echo(f"wrote {os.path.relpath(made.path)}")
+    click.echo("fill in: " + ", ".join(made.to_fill))
+
+
+@main.command()
+@click.option("--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb",
+              show_default=True, help="The knowledge base folder.")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True)
+@click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
+              help="internal: all but TLP:RED content; public: only TLP:CLEAR and TLP:GREEN reviews.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="JSON: a file (default standard output). CSV: the folder for reviews.csv, lessons.csv, actions.csv.")
+@click.option("--as-of", type=DATE, default=None, help="The day overdue is judged on. Default: today.")
+def export(kb_dir: Path, fmt: str, audience: str, output: Path | None, as_of: dt.date | None) -> None:
+    """Export reviews, lessons and actions as JSON or CSV for spreadsheets and BI tools."""
+    from generator import export as exporter
+
+    day = as_of or dt.date.today()
+    kb = _published(kb_dir, day, audience)
+    if fmt == "csv":
+        if output is None:
+            raise click.UsageError("--format csv needs --output FOLDER (one file per table)")
+        for path in exporter.write_csv(kb, output, as_of=day):
+            click.echo(f"wrote {path}", err=True)
+    elif output is None:
+        click.echo(exporter.as_json(kb, audience=audience, as_of=day), nl=False)
+    else:
+        exporter.write_text(exporter.as_json(kb, audience=audience, as_of=day), output)
+        click.echo(f"wrote {output}", err=True)

@@ -6,16 +6,15 @@ two pages at one path are refused. Rendering and writing come later.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator import stats
+from generator import stats, training
 from generator.audience import RESTRICTED_NOTE
 from generator.diagnostics import Diagnostic, error
 from generator.index import KnowledgeBase
-from generator.model import LESSON_KINDS, Lesson, Review
+from generator.model import Review
 from generator.render import doc_for
 from generator.settings import Settings
 
@@ -30,29 +29,6 @@ class PageSpec:
     source: Path | None = None
     wide: bool = False  # a table page: shown without the navigation sidebar
     boost: float = 1.0  # search weight: a review's own page outranks the lists quoting it
-
-
-@dataclass(frozen=True)
-class LessonRow:
-    review: Review
-    lesson: Lesson
-
-
-def lesson_rows(reviews: list[Review] | tuple[Review, ...]) -> list[LessonRow]:
-    """Every lesson with its review, newest review first, then lesson order."""
-    return [LessonRow(r, l) for r in stats.newest_first(reviews) for l in r.lessons]
-
-
-def lessons_by_kind(rows: list[LessonRow]) -> list[tuple[str, list[LessonRow]]]:
-    return [(kind, [row for row in rows if row.lesson.kind == kind]) for kind in LESSON_KINDS]
-
-
-def lessons_by_category(kb: KnowledgeBase, rows: list[LessonRow]) -> list[tuple[str, list[LessonRow]]]:
-    groups: dict[str, list[LessonRow]] = defaultdict(list)
-    for row in rows:
-        for category in row.review.root_cause.categories:
-            groups[category].append(row)
-    return [(c, groups[c]) for c in sorted(groups)]
 
 
 def _site_context(kb: KnowledgeBase, settings: Settings) -> dict[str, Any]:
@@ -70,9 +46,9 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
     base = _site_context(kb, settings)
     rows = stats.action_rows(kb, settings.as_of)
     figures = stats.action_figures(rows)
-    all_lessons = lesson_rows(kb.reviews)
+    all_lessons = training.lesson_rows(kb.reviews)
     cutoff = settings.training_cutoff
-    new_lessons = [row for row in all_lessons if row.review.review_date >= cutoff]
+    new_lessons = training.new_since(kb, cutoff)
     deadlines = stats.deadline_figures(kb)
     lags = stats.approval_lags(kb)
     pages: list[PageSpec] = [
@@ -83,12 +59,12 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
         PageSpec("incidents/index.md", "incidents.md.j2", {**base, "reviews": stats.newest_first(kb.reviews)}, wide=True),
         PageSpec("root-causes/index.md", "categories.md.j2", {**base}),
         PageSpec("controls/index.md", "controls.md.j2", {**base}, wide=True),
-        PageSpec("lessons/index.md", "lessons.md.j2", {**base, "groups": lessons_by_kind(all_lessons), "count": len(all_lessons)}),
+        PageSpec("lessons/index.md", "lessons.md.j2", {**base, "groups": training.by_kind(all_lessons), "count": len(all_lessons)}),
         PageSpec("actions/index.md", "actions.md.j2", {**base, "rows": rows, "figures": figures}, wide=True),
         PageSpec("training/index.md", "training.md.j2", {
             **base, "training": [row for row in all_lessons if row.lesson.kind == "training"],
-            "by_category": lessons_by_category(kb, all_lessons), "since": cutoff,
-            "new": lessons_by_kind(new_lessons), "new_count": len(new_lessons)}),
+            "by_category": training.by_category(all_lessons), "since": cutoff,
+            "new": training.by_kind(new_lessons), "new_count": len(new_lessons)}),
         PageSpec("metrics/index.md", "metrics.md.j2", {
             **base, "figures": figures, "deadlines": deadlines,
             "deadline_chart": [(d.severity, d.rate) for d in deadlines if d.rate is not None],
@@ -109,14 +85,14 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
         members = ids(reviews)
         pages.append(PageSpec(doc_for(category.url), "category.md.j2", {
             **base, "category": category, "reviews": reviews, "per_year": stats.per_year(reviews),
-            "lessons": lesson_rows(reviews),
+            "lessons": training.lesson_rows(reviews),
             "open_actions": [r for r in rows if r.review.id in members and r.action.is_open]},
             category.source))
     for control in kb.controls.values():
         reviews = stats.newest_first(kb.reviews_by_control.get(control.ref, ()))
         members = ids(reviews)
         pages.append(PageSpec(doc_for(control.url), "control.md.j2", {
-            **base, "control": control, "reviews": reviews, "lessons": lesson_rows(reviews),
+            **base, "control": control, "reviews": reviews, "lessons": training.lesson_rows(reviews),
             "actions": [r for r in rows if r.review.id in members],
             "replacement": kb.controls.get(control.replaced_by) if control.replaced_by else None,
             "replaces": [kb.controls[ref] for ref in kb.replaces.get(control.ref, ())]}, control.source))

@@ -1,0 +1,90 @@
+"""`kb new`: start a review record from a template, with the next free id.
+
+The file is created atomically and never replaces an existing one; the record is
+written, not rewritten: the tool never touches a reviewer's existing files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator import schema
+from generator.load import parse_text
+from generator.render import TEMPLATES
+
+_ID = re.compile(r"^([A-Z][A-Z0-9]+)-([0-9]{4})-([0-9]{3,})$")
+
+
+class ScaffoldError(Exception):
+    """The record could not be created; the message says why."""
+
+
+@dataclass(frozen=True)
+class NewReview:
+    path: Path
+    review_id: str
+    to_fill: tuple[str, ...]
+
+
+def next_id(reviews_dir: Path, year: int) -> str:
+    """PREFIX-YEAR-NNN after the highest sequence of that year; the KB's usual prefix, else INC."""
+    ids = [m.groups() for p in (reviews_dir.iterdir() if reviews_dir.is_dir() else ())
+           if (m := _ID.match(p.stem))]
+    prefix = Counter(g[0] for g in ids).most_common(1)[0][0] if ids else "INC"
+    taken = [int(seq) for pre, yr, seq in ids if pre == prefix and int(yr) == year]
+    return f"{prefix}-{year}-{max(taken, default=0) + 1:03d}"
+
+
+def _text(review_id: str, *, title: str, severity: str, kb_dir: Path, today: dt.date) -> str:
+    import jinja2
+
+    categories = []
+    taxonomy = kb_dir / "taxonomy.yaml"
+    if taxonomy.is_file():
+        record, _ = parse_text(taxonomy, taxonomy.read_bytes())
+        items = record.data.get("categories") if record and isinstance(record.data, dict) else None
+        categories = [c["id"] for c in items or [] if isinstance(c, dict) and isinstance(c.get("id"), str)]
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True)
+    return env.get_template("new-review.yaml.j2").render(
+        review_id=review_id, title=json.dumps(title, ensure_ascii=False) if title else '""', severity=severity,
+        today=today.isoformat(), categories=", ".join(categories) or "(none defined yet)",
+        schema_path="../../schemas/review.schema.json")
+
+
+def create(kb_dir: Path, *, severity: str, title: str | None, today: dt.date) -> NewReview:
+    """Write reviews/<next id>.yaml and say which fields the reviewer must still fill."""
+    if title is not None and (not title.strip() or "\n" in title or len(title) > 200):
+        raise ScaffoldError("--title must be one non-empty line of at most 200 characters")
+    reviews = kb_dir / "reviews"
+    reviews.mkdir(parents=True, exist_ok=True)
+    review_id = next_id(reviews, today.year)
+    path = reviews / f"{review_id}.yaml"
+    text = _text(review_id, title=title or "", severity=severity, kb_dir=kb_dir, today=today)
+    tmp = reviews / f".{review_id}.yaml.{os.getpid()}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    try:
+        os.link(tmp, path)  # fails if the file exists: never overwrite a record
+    except FileExistsError as exc:
+        raise ScaffoldError(f"{path} already exists; not overwriting it") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+    return NewReview(path, review_id, _fields_to_fill(path, text))
+
+
+def _fields_to_fill(path: Path, text: str) -> tuple[str, ...]:
+    """The fields the schema still refuses in the new record: what the reviewer fills in."""
+    record, _ = parse_text(path, text.encode("utf-8"))
+    fields = set()
+    for e in schema.validator("review").iter_errors(record.data if record else {}):
+        where = list(e.absolute_path)
+        if e.validator == "required":
+            where += [name for name in e.validator_value if name not in e.instance][:1]
+        fields.add(schema.dotted(where) or "(the record)")
+    return tuple(sorted(fields))

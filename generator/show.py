@@ -1,0 +1,60 @@
+"""`kb show ID`: one review, readable in a terminal."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Callable
+
+from generator.model import FaultNode, Review
+
+Style = Callable[..., str]
+
+
+def _plain(text: str, **_: object) -> str:
+    return text
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    lines = []
+    for paragraph in text.strip().split("\n\n"):
+        lines += textwrap.wrap(" ".join(paragraph.split()), width=88, initial_indent=indent, subsequent_indent=indent)
+        lines.append("")
+    return lines[:-1]
+
+
+def _tree(node: FaultNode, depth: int = 1) -> list[str]:
+    gate = f" [{node.gate.upper()}]" if node.gate else ""
+    lines = ["  " * depth + f"- {node.event}{gate}"]
+    for child in node.children:
+        lines += _tree(child, depth + 1)
+    return lines
+
+
+def render(review: Review, *, style: Style = _plain) -> str:
+    """The review as text; `style` is click.style when colour is wanted."""
+    h = lambda text: style(text, bold=True)  # noqa: E731
+    out = [h(f"{review.id}: {review.title}"),
+           f"{review.severity} · {review.status} · {review.classification} · categories: {', '.join(review.root_cause.categories)}",
+           f"detected {review.detected.isoformat()} · resolved {review.resolved.isoformat()} · review held {review.held.isoformat()}"
+           f" ({'in time' if review.deadline_met else 'late'})",
+           f"page: incidents/{review.id}/", "", h("Summary"), *_wrap(review.summary), "", h("Impact"), *_wrap(review.impact.description),
+           "", h("Timeline")]
+    out += [f"  {e.at_text}  {' '.join(e.event.split())}{'  [decision]' if e.decision else ''}" for e in review.timeline]
+    rc = review.root_cause
+    out += ["", h(f"Root cause ({rc.method})"), *_wrap(rc.summary)]
+    out += [f"  {n}. {' '.join(w.split())}" for n, w in enumerate(rc.five_whys, start=1)]
+    for group, causes in rc.fishbone:
+        out += [f"  {group}:"] + [f"    - {' '.join(c.split())}" for c in causes]
+    if rc.fault_tree:
+        out += _tree(rc.fault_tree)
+    out += ["", h("Lessons")]
+    out += [f"  {l.id} ({l.kind}) {' '.join(l.text.split())}" for l in review.lessons]
+    out += ["", h("Actions")]
+    for a in review.actions:
+        out.append(f"  {a.id} [{a.status}] {a.title} — {a.owner}, due {a.due.isoformat()}"
+                   + (f", completed {a.completed.isoformat()}" if a.completed else ""))
+    if review.related:
+        out += ["", h("Related"), "  " + ", ".join(review.related)]
+    if review.approval:
+        out += ["", f"Approved by {review.approval.approver} ({review.approval.role}) on {review.approval.date.isoformat()}"]
+    return "\n".join(out) + "\n"
