@@ -36,7 +36,10 @@ class FastValidator:
     def __init__(self, schema: dict, formats: dict[str, Callable[[Any], bool]]):
         self._validator = None
         if jsonschema_rs is not None:
-            self._validator = jsonschema_rs.validator_for(schema, validate_formats=True, formats=formats)
+            try:
+                self._validator = jsonschema_rs.validator_for(schema, validate_formats=True, formats=formats)
+            except Exception:  # noqa: BLE001 - a version without these options: every record takes the full check
+                self._validator = None
 
     @property
     def available(self) -> bool:

@@ -14,7 +14,7 @@ from generator import stats, training
 from generator.audience import RESTRICTED_NOTE
 from generator.diagnostics import Diagnostic, error
 from generator.index import KnowledgeBase
-from generator.model import Review
+from generator.model import TLP_LEVELS, Review
 from generator.render import doc_for
 from generator.settings import Settings
 
@@ -38,7 +38,14 @@ def _site_context(kb: KnowledgeBase, settings: Settings) -> dict[str, Any]:
         "audience": settings.audience,
         "restricted": set(kb.restricted),
         "restricted_note": RESTRICTED_NOTE,
+        "page_tlp": strictest(kb.reviews),
     }
+
+
+def strictest(reviews: list[Review] | tuple[Review, ...]) -> str | None:
+    """The most restrictive TLP label among the reviews a page draws on (None for none)."""
+    levels = [TLP_LEVELS.index(r.classification) for r in reviews]
+    return TLP_LEVELS[max(levels)] if levels else None
 
 
 def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Diagnostic]]:
@@ -84,7 +91,7 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
         reviews = stats.newest_first(kb.reviews_by_category.get(category.id, ()))
         members = ids(reviews)
         pages.append(PageSpec(doc_for(category.url), "category.md.j2", {
-            **base, "category": category, "reviews": reviews, "per_year": stats.per_year(reviews),
+            **base, "category": category, "reviews": reviews, "page_tlp": strictest(reviews), "per_year": stats.per_year(reviews),
             "lessons": training.lesson_rows(reviews),
             "open_actions": [r for r in rows if r.review.id in members and r.action.is_open]},
             category.source))
@@ -92,7 +99,7 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
         reviews = stats.newest_first(kb.reviews_by_control.get(control.ref, ()))
         members = ids(reviews)
         pages.append(PageSpec(doc_for(control.url), "control.md.j2", {
-            **base, "control": control, "reviews": reviews, "lessons": training.lesson_rows(reviews),
+            **base, "control": control, "reviews": reviews, "page_tlp": strictest(reviews), "lessons": training.lesson_rows(reviews),
             "actions": [r for r in rows if r.review.id in members],
             "replacement": kb.controls.get(control.replaced_by) if control.replaced_by else None,
             "replaces": [kb.controls[ref] for ref in kb.replaces.get(control.ref, ())]}, control.source))
