@@ -17,8 +17,8 @@ too (the categories, controls and review ids that exist, the as-of day), so they
 kept with a fingerprint of that context and reused only while it is the same. The cross-
 file checks themselves (ids, references, rules on changed records) run every time.
 
-Only positions for line numbers are never stored: findings are stored with their lines.
-Cold runs on many files parse them in a pool of processes, one per core. Small KBs are
+Findings are stored with their lines, so the positions of a file's nodes (worked out only
+for files with findings) are never needed again for it. Cold runs on many files parse them in a pool of processes, one per core. Small KBs are
 not cached at all (they are fast anyway), nor is a KB when the current directory is
 inside it: the cache never writes into the KB. KB_CACHE=off turns the cache off.
 """
