@@ -1,7 +1,8 @@
-"""`kb show ID`: one review, readable in a terminal."""
+"""`kb show ID`: one review, readable in a terminal; and text made safe for a terminal."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import Callable
 
@@ -12,6 +13,16 @@ Style = Callable[..., str]
 
 def _plain(text: str, **_: object) -> str:
     return text
+
+
+# Control characters (a YAML "\e" escape gives ESC) would let a record move the cursor or
+# recolour the terminal, and bidi controls reorder what is shown: print them as escapes.
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """Text safe to print on a terminal: control characters shown as \\uXXXX escapes."""
+    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
@@ -30,9 +41,13 @@ def _tree(node: FaultNode, depth: int = 1) -> list[str]:
     return lines
 
 
+class _Heading(str):
+    """A line of the output shown in bold."""
+
+
 def render(review: Review, *, style: Style = _plain) -> str:
     """The review as text; `style` is click.style when colour is wanted."""
-    h = lambda text: style(text, bold=True)  # noqa: E731
+    h = _Heading
     out = [h(f"{review.id}: {review.title}"),
            f"{review.severity} · {review.status} · {review.classification} · categories: {', '.join(review.root_cause.categories)}",
            f"detected {review.detected.isoformat()} · resolved {review.resolved.isoformat()} · review held {review.held.isoformat()}"
@@ -47,14 +62,21 @@ def render(review: Review, *, style: Style = _plain) -> str:
         out += [f"  {group}:"] + [f"    - {' '.join(c.split())}" for c in causes]
     if rc.fault_tree:
         out += _tree(rc.fault_tree)
+    for heading, items in (("What went well", review.went_well), ("What to improve", review.to_improve)):
+        if items:
+            out += ["", h(heading)] + [f"  - {' '.join(item.split())}" for item in items]
     out += ["", h("Lessons")]
     out += [f"  {l.id} ({l.kind}) {' '.join(l.text.split())}" for l in review.lessons]
     out += ["", h("Actions")]
     for a in review.actions:
         out.append(f"  {a.id} [{a.status}] {a.title} — {a.owner}, due {a.due.isoformat()}"
                    + (f", completed {a.completed.isoformat()}" if a.completed else ""))
+    if review.controls:
+        out += ["", h("Controls"), "  " + ", ".join(review.controls)]
     if review.related:
         out += ["", h("Related"), "  " + ", ".join(review.related)]
     if review.approval:
         out += ["", f"Approved by {review.approval.approver} ({review.approval.role}) on {review.approval.date.isoformat()}"]
-    return "\n".join(out) + "\n"
+    # Record text is made printable line by line; only then are the headings styled.
+    return "\n".join(style(printable(line), bold=True) if isinstance(line, _Heading) else printable(line)
+                     for line in out) + "\n"

@@ -7,8 +7,11 @@ import datetime as dt
 import io
 import json
 from dataclasses import dataclass
+from typing import Callable
 
+from generator.export import csv_cell
 from generator.index import KnowledgeBase
+from generator.show import printable
 from generator.stats import ActionRow, action_rows
 
 COLUMNS = ("review", "action", "title", "owner", "due", "status", "overdue", "days_overdue", "completed", "url")
@@ -16,6 +19,8 @@ COLUMNS = ("review", "action", "title", "owner", "due", "status", "overdue", "da
 
 @dataclass(frozen=True)
 class ActionQuery:
+    """What `kb actions` filters on; every filter given must hold."""
+
     statuses: tuple[str, ...] = ()
     owner: str | None = None
     overdue_only: bool = False
@@ -23,7 +28,11 @@ class ActionQuery:
 
 
 def select(kb: KnowledgeBase, query: ActionQuery, as_of: dt.date) -> list[ActionRow]:
-    """The actions matching the query, overdue first (as on the dashboard)."""
+    """The actions matching the query, overdue first (as on the site's actions page).
+
+    `due_within` keeps the open actions due on or before as-of + that many days, overdue
+    ones included: they are the most pressing of all.
+    """
     rows = action_rows(kb, as_of)
     if query.statuses:
         rows = [r for r in rows if r.action.status in query.statuses]
@@ -47,26 +56,44 @@ def _record(row: ActionRow) -> dict:
 
 
 def as_json(rows: list[ActionRow]) -> str:
+    """A JSON list of {review, action, title, owner, due, status, overdue, days_overdue, completed, url}."""
     return json.dumps([_record(r) for r in rows], indent=2, ensure_ascii=False) + "\n"
 
 
 def as_csv(rows: list[ActionRow]) -> str:
+    """The same columns as as_json, one action a row (cells as in `kb export`: null is empty)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in _record(row).items()})
+        writer.writerow({k: csv_cell(v) for k, v in _record(row).items()})
     return out.getvalue()
 
 
-def as_text(rows: list[ActionRow], *, style=lambda text, **_: text) -> str:
-    """A table for the terminal; `style` is click.style when colour is wanted."""
+def as_text(rows: list[ActionRow], *, style: Callable[..., str] = lambda text, **_: text) -> str:
+    """An aligned table for the terminal, the title last; `style` is click.style when colour is wanted.
+
+    Record text is made printable before it is styled, so only the table's own colours reach the terminal.
+    """
     if not rows:
         return "no matching action\n"
-    lines = []
-    for row in rows:
-        a = row.action
-        flag = style(f"overdue {row.days_overdue} d", fg="red", bold=True) if row.overdue else ""
-        lines.append(f"{row.review.id} {a.id:<4} {a.status:<11} due {a.due.isoformat()}  {a.owner}  {flag}".rstrip())
-        lines.append(f"    {a.title}")
-    return "\n".join(lines) + "\n"
+    header = ("ACTION", "STATUS", "DUE", "OWNER", "TITLE")
+    table = [(f"{r.review.id} {r.action.id}",
+              r.action.status + (f" · overdue {r.days_overdue} d" if r.overdue else ""),
+              r.action.due.isoformat(), printable(r.action.owner), printable(" ".join(r.action.title.split())))
+             for r in rows]
+    widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header) - 1)]
+
+    def line(cells: tuple[str, ...], overdue: bool = False) -> str:
+        padded = [cell.ljust(width) for cell, width in zip(cells, widths)]
+        if overdue:  # padded first: the colour codes must not count towards the width
+            padded[1] = style(padded[1], fg="red", bold=True)
+        return "  ".join([*padded, cells[-1]]).rstrip()
+
+    return "\n".join([line(header)] + [line(cells, row.overdue) for cells, row in zip(table, rows)]) + "\n"
+
+
+def summary(rows: list[ActionRow]) -> str:
+    """'12 actions, 3 overdue' (for standard error, beside the table)."""
+    overdue = sum(r.overdue for r in rows)
+    return f"{len(rows)} {'action' if len(rows) == 1 else 'actions'}, {overdue} overdue"
