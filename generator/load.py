@@ -319,6 +319,23 @@ def _line_col_of_offset(data: bytes | str, offset: int) -> tuple[int, int]:
     return line, len(before.decode("utf-8", "replace") if isinstance(before, bytes) else before) + 1
 
 
+def _flow_limit_position(text: str) -> tuple[int, int] | None:
+    """Where flow brackets first open more than MAX_DEPTH levels (outside quotes)."""
+    depth, quote = 0, ""
+    for offset, char in enumerate(text):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char in "[{":
+            depth += 1
+            if depth + 1 > MAX_DEPTH:  # the top-level mapping is the first level
+                return _line_col_of_offset(text, offset)
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
 def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> Diagnostic:
     if isinstance(exc, yaml.reader.ReaderError):
         # libyaml reports a byte offset into the UTF-8 text, the pure-Python reader a character offset.
@@ -333,7 +350,10 @@ def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> Diagnostic:
     if isinstance(exc, yaml.composer.ComposerError) and "single document" in (context or ""):
         return error(path, line, col, "multiple-documents", "the file holds more than one YAML document",
                      "a record is one document: remove the '---' separator and what follows, or split it into two files")
-    if "nesting depth" in problem:  # libyaml 0.2.6+ has a nesting limit of its own
+    if "nesting depth" in problem:
+        # libyaml 0.2.6+ stops at its own limit (1000) while scanning ahead, before any
+        # event says where our limit was passed: find that bracket ourselves.
+        line, col = _flow_limit_position(text) or (line, col)
         return error(path, line, col, "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels")
     message = problem if not context else f"{context}: {problem}"
     hint = ""

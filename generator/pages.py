@@ -6,6 +6,7 @@ two pages at one path are refused. Rendering and writing come later.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ class PageSpec:
     source: Path | None = None
     wide: bool = False  # a table page: shown without the navigation sidebar
     boost: float = 1.0  # search weight: a review's own page outranks the lists quoting it
+    searchable: bool = True  # lists that repeat review text stay out of the search index
 
 
 def _site_context(kb: KnowledgeBase, settings: Settings) -> dict[str, Any]:
@@ -103,6 +105,10 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             "actions": [r for r in rows if r.review.id in members],
             "replacement": kb.controls.get(control.replaced_by) if control.replaced_by else None,
             "replaces": [kb.controls[ref] for ref in kb.replaces.get(control.ref, ())]}, control.source))
+    # A lesson is quoted on the lesson, training, category and control pages; only its
+    # review page is indexed, so search leads to the review and the index stays small.
+    pages = [page if page.template in ("review.md.j2", "home.md.j2", "restricted.md.j2")
+             else dataclasses.replace(page, searchable=False) for page in pages]
     return pages, _collisions(pages)
 
 
@@ -111,7 +117,9 @@ def front_matter(page: PageSpec, settings: Settings) -> str:
     lines = ["---", f"kb_source: {source_path(page.source, settings) if page.source else 'generated'}"]
     if page.wide:
         lines += ["hide:", "  - navigation"]
-    if page.boost != 1.0:
+    if not page.searchable:
+        lines += ["search:", "  exclude: true"]
+    elif page.boost != 1.0:
         lines += ["search:", f"  boost: {page.boost}"]
     return "\n".join(lines + ["---", "", ""])
 
