@@ -28,6 +28,16 @@ def _fmt(value: float, unit: str) -> str:
     return f"{shown}{unit}"
 
 
+def _open_svg(title: str, width: int, height: int, *, max_width: int) -> list[str]:
+    """The opening of a chart: an accessible, scalable SVG with its title."""
+    return [
+        f'<svg class="kb-chart" role="img" aria-label="{_text(title)}" viewBox="0 0 {width} {height}" '
+        f'width="100%" style="max-width:{max_width}px" xmlns="http://www.w3.org/2000/svg">',
+        f"<title>{_text(title)}</title>",
+        f'<text x="0" y="16" class="kb-chart-title">{_text(title)}</text>',
+    ]
+
+
 def bar_chart(title: str, rows: Sequence[tuple[str, float]], *, unit: str = "", maximum: float | None = None) -> Markup:
     """Horizontal bars, one per (label, value); `maximum` fixes the scale (100 for percentages)."""
     if not rows:
@@ -35,12 +45,7 @@ def bar_chart(title: str, rows: Sequence[tuple[str, float]], *, unit: str = "", 
     top = maximum or max((v for _, v in rows), default=0) or 1
     height = len(rows) * (_BAR + _GAP) + 30
     width = _LABEL_WIDTH + _PLOT_WIDTH + 70
-    parts = [
-        f'<svg class="kb-chart" role="img" aria-label="{_text(title)}" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{width}px" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{_text(title)}</title>",
-        f'<text x="0" y="16" class="kb-chart-title">{_text(title)}</text>',
-    ]
+    parts = _open_svg(title, width, height, max_width=width)
     for index, (label, value) in enumerate(rows):
         y = 28 + index * (_BAR + _GAP)
         length = max(0.0, min(1.0, value / top)) * _PLOT_WIDTH
@@ -60,12 +65,7 @@ def column_chart(title: str, columns: Sequence[tuple[str, float]]) -> Markup:
     plot_height = 160
     width = len(columns) * step + 20
     height = plot_height + 70
-    parts = [
-        f'<svg class="kb-chart" role="img" aria-label="{_text(title)}" viewBox="0 0 {width} {height}" '
-        f'width="100%" style="max-width:{max(width, 320)}px" xmlns="http://www.w3.org/2000/svg">',
-        f"<title>{_text(title)}</title>",
-        f'<text x="0" y="16" class="kb-chart-title">{_text(title)}</text>',
-    ]
+    parts = _open_svg(title, width, height, max_width=max(width, 320))
     for index, (label, value) in enumerate(columns):
         x = 10 + index * step
         bar = value / top * plot_height

@@ -6,7 +6,6 @@ two pages at one path are refused. Rendering and writing come later.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,9 @@ from generator.render import doc_for
 from generator.settings import Settings
 
 
+SEARCHABLE_TEMPLATES = frozenset({"review.md.j2", "home.md.j2", "restricted.md.j2"})
+
+
 @dataclass(frozen=True)
 class PageSpec:
     """One page to write: its docs path, template, data, and the record it shows."""
@@ -30,7 +32,12 @@ class PageSpec:
     source: Path | None = None
     wide: bool = False  # a table page: shown without the navigation sidebar
     boost: float = 1.0  # search weight: a review's own page outranks the lists quoting it
-    searchable: bool = True  # lists that repeat review text stay out of the search index
+
+    @property
+    def searchable(self) -> bool:
+        """A lesson is quoted on the lesson, training, category and control pages; only its
+        review page (and the home page) is indexed, so search leads to the review."""
+        return self.template in SEARCHABLE_TEMPLATES
 
 
 def _site_context(kb: KnowledgeBase, settings: Settings) -> dict[str, Any]:
@@ -105,10 +112,6 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             "actions": [r for r in rows if r.review.id in members],
             "replacement": kb.controls.get(control.replaced_by) if control.replaced_by else None,
             "replaces": [kb.controls[ref] for ref in kb.replaces.get(control.ref, ())]}, control.source))
-    # A lesson is quoted on the lesson, training, category and control pages; only its
-    # review page is indexed, so search leads to the review and the index stays small.
-    pages = [page if page.template in ("review.md.j2", "home.md.j2", "restricted.md.j2")
-             else dataclasses.replace(page, searchable=False) for page in pages]
     return pages, _collisions(pages)
 
 
