@@ -350,7 +350,7 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
 def show(review_id: str, kb_dir: Path) -> None:
     """Print one review readably in the terminal (a TLP:RED one only as restricted)."""
     from generator.audience import RESTRICTED_NOTE
-    from generator.rules import _suggest as suggest
+    from generator.rules import suggest
     from generator.scaffold import ID_PATTERN
     from generator.show import render
 

@@ -88,7 +88,7 @@ def _strings(data: Any, *keys: str) -> Iterator[tuple[int, str]]:
                 yield index, item
 
 
-def _suggest(value: str, known: Iterable[str]) -> str:
+def suggest(value: str, known: Iterable[str]) -> str:
     known = sorted(known)
     close = difflib.get_close_matches(value, known, n=3, cutoff=0.6)
     if close:
@@ -107,7 +107,7 @@ def unknown_category(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnos
         if category not in ctx.categories:
             yield error(record.path, *record.at_value(("root_cause", "categories", index)), "unknown-category",
                         f"root_cause.categories[{index}]: unknown category {category!r}",
-                        _suggest(category, ctx.categories) + " (categories are defined in taxonomy.yaml)")
+                        suggest(category, ctx.categories) + " (categories are defined in taxonomy.yaml)")
 
 
 @rule("unknown-control")
@@ -116,7 +116,7 @@ def unknown_control(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnost
         if ref not in ctx.controls:
             yield error(record.path, *record.at_value(("controls", index)), "unknown-control",
                         f"controls[{index}]: unknown control {ref!r}",
-                        _suggest(ref, ctx.controls) + " (controls are defined in controls.yaml)")
+                        suggest(ref, ctx.controls) + " (controls are defined in controls.yaml)")
 
 
 @rule("superseded-control")
@@ -139,7 +139,7 @@ def unknown_related(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnost
         elif other not in ctx.review_ids:
             # Positions are worked out only for a finding: a clean record never pays for them.
             yield error(record.path, *record.at_value(("related", index)), "unknown-related", f"related[{index}]: no review has the id {other!r}",
-                        _suggest(other, ctx.review_ids - {own}))
+                        suggest(other, ctx.review_ids - {own}))
 
 
 @rule("unknown-lesson")
@@ -150,7 +150,7 @@ def unknown_lesson(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnosti
             if lesson not in lessons:
                 yield error(record.path, *record.at_value(("actions", index, "lessons", position)), "unknown-lesson",
                             f"actions[{index}].lessons[{position}]: this review has no lesson {lesson!r}",
-                            _suggest(lesson, lessons))
+                            suggest(lesson, lessons))
 
 
 @rule("duplicate-item-id")

@@ -32,7 +32,7 @@ from typing import Callable, Iterable, Iterator
 from generator.index import KnowledgeBase
 from generator.model import Review
 from generator.show import printable
-from generator.rules import _suggest as suggest  # the same "did you mean" as validate's findings
+from generator.rules import suggest  # the same "did you mean" as validate's findings
 
 CACHE_DIR = Path(".kb-cache")
 INDEX_VERSION = "3"  # bump when the tables change: older index files are then rebuilt

@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -186,40 +187,53 @@ def swap_in(new: Path, site_dir: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class DocsTree:
+    """What a docs tree holds: generated pages (path -> text) and hand-written files."""
+
+    generated: dict[str, str]
+    handwritten: dict[str, Path]
+
+    def write(self, target: Path) -> int:
+        return write_tree(target, self.generated, self.handwritten)
+
+
+def prepare_docs(settings: Settings) -> tuple[Result[KnowledgeBase], DocsTree | None]:
+    """Validate and render everything in memory; no tree when there is any error."""
+    checked = validate(settings.kb_dir, as_of=settings.as_of)
+    if checked.failed(strict=settings.strict):
+        return checked, None
+    generated, problems = render_pages(checked.value, settings)
+    handwritten = _handwritten_files(handwritten_dir(find_config(settings)))
+    problems += _collisions(generated, handwritten)
+    result = Result(checked.value, sorted_diagnostics(checked.diagnostics + problems))
+    return result, None if problems else DocsTree(generated, handwritten)
+
+
 def generate_docs(settings: Settings, target: Path) -> Result[KnowledgeBase]:
     """Validate and write the whole docs tree (generated + hand-written) into target.
 
     Only files whose content changed are written, so a live preview rebuilds just the
     pages an edit touched. Nothing is written when the KB has errors.
     """
-    checked = validate(settings.kb_dir, as_of=settings.as_of)
-    if checked.failed(strict=settings.strict):
-        return checked
-    generated, problems = render_pages(checked.value, settings)
-    handwritten = _handwritten_files(handwritten_dir(find_config(settings)))
-    problems += _collisions(generated, handwritten)
-    if not problems:
-        write_tree(target, generated, handwritten)
-    return Result(checked.value, sorted_diagnostics(checked.diagnostics + problems))
+    result, tree = prepare_docs(settings)
+    if tree is not None:
+        tree.write(target)
+    return result
 
 
 def build_site(settings: Settings) -> Result[KnowledgeBase]:
     """Validate, render and publish the KB; nothing is written unless all of it succeeds."""
-    checked = validate(settings.kb_dir, as_of=settings.as_of)
-    if checked.failed(strict=settings.strict):
-        return checked
     config_file = find_config(settings)
+    checked, tree = prepare_docs(settings)
+    if tree is None:
+        return checked
     _check_site_dir(settings.site_dir, settings.kb_dir)
-    generated, problems = render_pages(checked.value, settings)
-    handwritten = _handwritten_files(handwritten_dir(config_file))
-    problems += _collisions(generated, handwritten)
-    if problems:
-        return Result(checked.value, sorted_diagnostics(checked.diagnostics + problems))
     site_dir = settings.site_dir.absolute()
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-", dir=site_dir.parent))
     try:
-        write_tree(work / "docs", generated, handwritten)
+        tree.write(work / "docs")
         found = run_mkdocs(config_file, work / "docs", work / "site", settings.as_of)
         result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
         if not result.failed(strict=settings.strict):
@@ -227,4 +241,3 @@ def build_site(settings: Settings) -> Result[KnowledgeBase]:
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
