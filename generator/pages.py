@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from collections import defaultdict
+from typing import Any, Callable
 
 from generator import stats, training
 from generator.audience import RESTRICTED_NOTE
@@ -57,8 +58,59 @@ def strictest(reviews: list[Review] | tuple[Review, ...]) -> str | None:
     return TLP_LEVELS[max(levels)] if levels else None
 
 
+REVIEWS_PER_PAGE = 50
+"""Reviews listed on one page of a list that grows with the KB (incidents, lessons,
+training, a category's or a control's evidence); later reviews go to page 2, 3 ..."""
+ROWS_PER_PAGE = 100
+"""Action rows on one page of the action dashboard."""
+HOME_ITEMS = 10
+"""Entries in each "needs attention" list of the home page; the rest are a link away."""
+RECENT_APPROVALS = 30
+"""Approvals drawn in the metrics page's approval-lag chart and table (the most recent)."""
+
+
+@dataclass(frozen=True)
+class Pager:
+    """Where one page of a long list sits: page `number` of `count`, items `first`..`last` of `total`.
+
+    Page 1 keeps the list's permalink (`url`, e.g. incidents/); page n is at `url` + page/n/.
+    """
+
+    url: str
+    number: int
+    count: int
+    first: int
+    last: int
+    total: int
+
+    def url_of(self, number: int) -> str:
+        return self.url if number == 1 else f"{self.url}page/{number}/"
+
+    @property
+    def window(self) -> list[int]:
+        """The page numbers a pager links: the first, the last and two on each side of this one."""
+        near = range(max(1, self.number - 2), min(self.count, self.number + 2) + 1)
+        return sorted({1, self.count, *near})
+
+
+def paginate(url: str, items: list[Any], per_page: int) -> list[tuple[Pager, list[Any]]]:
+    """Split a list into pages (one page, possibly empty, for an empty list)."""
+    count = max(1, -(-len(items) // per_page))
+    pages = []
+    for number in range(1, count + 1):
+        chunk = items[(number - 1) * per_page: number * per_page]
+        first = (number - 1) * per_page + 1 if chunk else 0
+        pages.append((Pager(url, number, count, first, first + len(chunk) - 1 if chunk else 0, len(items)), chunk))
+    return pages
+
+
 def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Diagnostic]]:
-    """Every generated page of the site for this (already audience-filtered) KB view."""
+    """Every generated page of the site for this (already audience-filtered) KB view.
+
+    No page grows with the number of reviews except by pagination: lists that do are
+    split into pages of REVIEWS_PER_PAGE reviews (ROWS_PER_PAGE actions), newest first,
+    and the navigation lists sections only.
+    """
     base = _site_context(kb, settings)
     rows = stats.action_rows(kb, settings.as_of)
     figures = stats.action_figures(rows)
@@ -67,52 +119,87 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
     new_lessons = training.new_since(kb, cutoff)
     deadlines = stats.deadline_figures(kb)
     lags = stats.approval_lags(kb)
+    recent_lags = stats.most_recent_approvals(lags, RECENT_APPROVALS)
+    newest = stats.newest_first(kb.reviews)
+    overdue = [r for r in rows if r.overdue]
+    rows_of = _rows_by_review(rows)
+    awaiting, late = stats.awaiting_approval(kb), stats.late_reviews(kb)
     pages: list[PageSpec] = [
         PageSpec("index.md", "home.md.j2", {
-            **base, "figures": figures, "overdue": [r for r in rows if r.overdue],
-            "awaiting": stats.awaiting_approval(kb), "late": stats.late_reviews(kb),
+            **base, "figures": figures, "overdue": overdue[:HOME_ITEMS], "overdue_count": len(overdue),
+            "awaiting": awaiting[:HOME_ITEMS], "awaiting_count": len(awaiting),
+            "late": late[:HOME_ITEMS], "late_count": len(late),
             "latest": all_lessons[:8], "lesson_count": len(all_lessons)}),
-        PageSpec("incidents/index.md", "incidents.md.j2", {**base, "reviews": stats.newest_first(kb.reviews)}, wide=True),
         PageSpec("root-causes/index.md", "categories.md.j2", {**base}),
         PageSpec("controls/index.md", "controls.md.j2", {**base}, wide=True),
-        PageSpec("lessons/index.md", "lessons.md.j2", {**base, "groups": training.by_kind(all_lessons), "count": len(all_lessons)}),
-        PageSpec("actions/index.md", "actions.md.j2", {**base, "rows": rows, "figures": figures}, wide=True),
-        PageSpec("training/index.md", "training.md.j2", {
-            **base, "training": [row for row in all_lessons if row.lesson.kind == "training"],
-            "by_category": training.by_category(all_lessons), "since": cutoff,
-            "new": training.by_kind(new_lessons), "new_count": len(new_lessons)}),
         PageSpec("metrics/index.md", "metrics.md.j2", {
             **base, "figures": figures, "deadlines": deadlines,
             "deadline_chart": [(d.severity, d.rate) for d in deadlines if d.rate is not None],
-            "approval_lags": lags, "lag_chart": [(r.id, days) for r, days in lags],
+            "approval_lags": recent_lags, "approved_count": len(lags), "lag_median": stats.median_days(lags),
+            "lag_chart": [(r.id, days) for r, days in recent_lags],
             "category_chart": [(kb.categories[c].title if c in kb.categories else c, len(rs))
                                for c, rs in sorted(kb.reviews_by_category.items())],
             "per_quarter": stats.per_quarter(kb), "category_quarters": stats.category_quarters(kb)}, wide=True),
     ]
+    for pager, chunk in paginate("incidents/", newest, REVIEWS_PER_PAGE):
+        pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "incidents.md.j2", {
+            **base, "pager": pager, "reviews": chunk, "page_tlp": strictest(chunk)}, wide=True))
+    for pager, chunk in paginate("lessons/", newest, REVIEWS_PER_PAGE):
+        pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "lessons.md.j2", {
+            **base, "pager": pager, "page_tlp": strictest(chunk),
+            "groups": training.by_kind(training.lesson_rows(chunk)), "count": len(all_lessons)}))
+    for pager, chunk in paginate("actions/", rows, ROWS_PER_PAGE):
+        pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "actions.md.j2", {
+            **base, "pager": pager, "rows": chunk, "figures": figures,
+            "page_tlp": strictest(list({row.review.id: row.review for row in chunk}.values()))}, wide=True))
+    for pager, chunk in paginate("training/", newest, REVIEWS_PER_PAGE):
+        lessons = training.lesson_rows(chunk)
+        fresh = [row for row in lessons if row.review.review_date >= cutoff]
+        pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "training.md.j2", {
+            **base, "pager": pager, "page_tlp": strictest(chunk),
+            "training": [row for row in lessons if row.lesson.kind == "training"],
+            "by_category": training.by_category(lessons), "since": cutoff,
+            "new": training.by_kind(fresh), "new_count": len(new_lessons)}))
     for review in kb.reviews:
+        related = kb.related_both_ways(review)
         pages.append(PageSpec(doc_for(review.url), "review.md.j2", boost=2.0, context={
-            **base, "review": review, "related": kb.related_both_ways(review),
+            **base, "review": review, "related": related,
+            "related_titles": {rid: kb.by_id[rid].title for rid in related if rid in kb.by_id},
             "source_path": source_path(review.source, settings),
             "referenced_by": kb.referenced_by.get(review.id, ())}, source=review.source))
     for rid in kb.restricted:
         pages.append(PageSpec(doc_for(f"incidents/{rid}/"), "restricted.md.j2", {**base, "rid": rid}))
     for category in kb.categories.values():
         reviews = stats.newest_first(kb.reviews_by_category.get(category.id, ()))
-        members = ids(reviews)
-        pages.append(PageSpec(doc_for(category.url), "category.md.j2", {
-            **base, "category": category, "reviews": reviews, "page_tlp": strictest(reviews), "per_year": stats.per_year(reviews),
-            "lessons": training.lesson_rows(reviews),
-            "open_actions": [r for r in rows if r.review.id in members and r.action.is_open]},
-            category.source))
+        per_year = stats.per_year(reviews)
+        for pager, chunk in paginate(category.url, reviews, REVIEWS_PER_PAGE):
+            pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "category.md.j2", {
+                **base, "pager": pager, "category": category, "reviews": chunk, "page_tlp": strictest(chunk),
+                "per_year": per_year, "lessons": training.lesson_rows(chunk),
+                "open_actions": [r for r in rows_of(chunk) if r.action.is_open]},
+                category.source))
     for control in kb.controls.values():
         reviews = stats.newest_first(kb.reviews_by_control.get(control.ref, ()))
-        members = ids(reviews)
-        pages.append(PageSpec(doc_for(control.url), "control.md.j2", {
-            **base, "control": control, "reviews": reviews, "page_tlp": strictest(reviews), "lessons": training.lesson_rows(reviews),
-            "actions": [r for r in rows if r.review.id in members],
-            "replacement": kb.controls.get(control.replaced_by) if control.replaced_by else None,
-            "replaces": [kb.controls[ref] for ref in kb.replaces.get(control.ref, ())]}, control.source))
+        replacement = kb.controls.get(control.replaced_by) if control.replaced_by else None
+        replaces = [kb.controls[ref] for ref in kb.replaces.get(control.ref, ())]
+        for pager, chunk in paginate(control.url, reviews, REVIEWS_PER_PAGE):
+            pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "control.md.j2", {
+                **base, "pager": pager, "control": control, "reviews": chunk, "page_tlp": strictest(chunk),
+                "lessons": training.lesson_rows(chunk), "actions": rows_of(chunk),
+                "replacement": replacement, "replaces": replaces}, control.source))
     return pages, _collisions(pages)
+
+
+def _rows_by_review(rows: list[stats.ActionRow]) -> Callable[[list[Review]], list[stats.ActionRow]]:
+    """A lookup of the action rows of some reviews, in the dashboard's order: a page of a
+    category or control then costs its own reviews' actions, not a pass over every action."""
+    of_review: dict[str, list[tuple[int, stats.ActionRow]]] = defaultdict(list)
+    for position, row in enumerate(rows):
+        of_review[row.review.id].append((position, row))
+
+    def lookup(reviews: list[Review]) -> list[stats.ActionRow]:
+        return [row for _, row in sorted(item for r in reviews for item in of_review.get(r.id, ()))]
+    return lookup
 
 
 def front_matter(page: PageSpec, settings: Settings) -> str:
@@ -152,6 +239,3 @@ def source_path(path: Path, settings: Settings) -> str:
     except ValueError:
         return f"{settings.kb_dir.name}/reviews/{path.name}"
 
-
-def ids(reviews: list[Review]) -> set[str]:
-    return {r.id for r in reviews}

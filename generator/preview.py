@@ -1,7 +1,7 @@
 """`kb serve`: a live preview that regenerates pages when a record changes.
 
 A watcher thread polls the KB (and the hand-written pages) and rewrites the docs tree
-when something changed; MkDocs' own server watches that tree, rebuilds only the pages
+when something changed, re-rendering only the pages whose inputs changed (RenderCache); MkDocs' own server watches that tree, rebuilds only the pages
 whose files changed (dirty build) and reloads the browser. A record with errors keeps
 the last good pages on screen and prints its findings.
 """
@@ -16,7 +16,7 @@ import click
 
 from generator.report import as_text, summary
 from generator.settings import Settings
-from generator.site import SiteError, find_config, generate_docs, handwritten_dir
+from generator.site import RenderCache, SiteError, find_config, generate_docs, handwritten_dir
 
 POLL_SECONDS = 0.5
 PREVIEW_DOCS = Path(".kb-cache") / "preview" / "docs"
@@ -36,8 +36,8 @@ def _signature(folders: list[Path]) -> tuple:
     return tuple(sorted(entries))
 
 
-def _regenerate(settings: Settings, docs: Path) -> bool:
-    result = generate_docs(settings, docs)
+def _regenerate(settings: Settings, docs: Path, cache: RenderCache) -> bool:
+    result = generate_docs(settings, docs, cache)
     if result.diagnostics:
         click.echo(as_text(result.diagnostics), err=True, nl=False)
     click.echo(summary(result.diagnostics, result.value.files), err=True)
@@ -50,7 +50,8 @@ def serve(settings: Settings, *, dev_addr: str) -> None:
 
     config_file = find_config(settings)
     docs = PREVIEW_DOCS.absolute()
-    if not _regenerate(settings, docs):
+    cache = RenderCache()  # an edit re-renders only the pages whose inputs it changed
+    if not _regenerate(settings, docs, cache):
         raise SiteError("the knowledge base has errors; fix them (kb validate) and run kb serve again")
     watched = [settings.kb_dir] + [p for p in [handwritten_dir(config_file)] if p is not None]
     stop = threading.Event()
@@ -61,7 +62,7 @@ def serve(settings: Settings, *, dev_addr: str) -> None:
             current = _signature(watched)
             if current != last:
                 last = current
-                _regenerate(settings, docs)
+                _regenerate(settings, docs, cache)
 
     logging.basicConfig(format="%(levelname)-7s -  %(message)s", level=logging.INFO)
     watcher = threading.Thread(target=watch, name="kb-watch", daemon=True)

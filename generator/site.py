@@ -21,6 +21,7 @@ from typing import Iterator
 
 from generator import audience
 from generator.diagnostics import Diagnostic, Result, error, sorted_diagnostics, warning
+from generator.fingerprint import Fingerprints
 from generator.index import KnowledgeBase, validate
 from generator.pages import front_matter, plan
 from generator.render import TEMPLATES, Renderer
@@ -57,15 +58,37 @@ def handwritten_dir(config_file: Path) -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | None = None) -> tuple[dict[str, str], list[Diagnostic]]:
+class RenderCache:
+    """The pages rendered by the previous pass, with the fingerprint of what they were
+    rendered from; `kb serve` keeps one so an edit re-renders only the pages it touched."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, tuple[str, str]] = {}  # doc -> (fingerprint, text)
+        self.rendered = 0  # pages rendered (not reused) by the last pass
+
+
+def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | None = None,
+                 cache: RenderCache | None = None) -> tuple[dict[str, str], list[Diagnostic]]:
     """Every generated docs file (path -> text) for the audience's view of the KB."""
     view = audience.view(kb, settings.audience)
     pages, problems = plan(view, settings)
     if problems:
         return {}, problems
     renderer = Renderer(override_dir=override_dir, globals_={"bar_chart": bar_chart, "column_chart": column_chart})
-    files = {page.doc: front_matter(page, settings) + renderer.render(page.template, page.context, here=page.doc)
-             for page in pages}
+    fingerprints = Fingerprints() if cache is not None else None
+    files, fresh = {}, {}
+    for page in pages:
+        key = fingerprints.page(page.template, page.doc, page.context) if fingerprints else ""
+        previous = cache.pages.get(page.doc) if cache is not None else None
+        if previous is not None and previous[0] == key:
+            text = previous[1]
+        else:
+            text = renderer.render(page.template, page.context, here=page.doc)
+        fresh[page.doc] = (key, text)
+        files[page.doc] = front_matter(page, settings) + text
+    if cache is not None:
+        cache.rendered = sum(1 for doc, (key, _) in fresh.items() if cache.pages.get(doc, ("",))[0] != key)
+        cache.pages = fresh
     for asset in sorted(ASSETS.iterdir()):
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
     return files, []
@@ -198,25 +221,25 @@ class DocsTree:
         return write_tree(target, self.generated, self.handwritten)
 
 
-def prepare_docs(settings: Settings) -> tuple[Result[KnowledgeBase], DocsTree | None]:
+def prepare_docs(settings: Settings, cache: RenderCache | None = None) -> tuple[Result[KnowledgeBase], DocsTree | None]:
     """Validate and render everything in memory; no tree when there is any error."""
     checked = validate(settings.kb_dir, as_of=settings.as_of)
     if checked.failed(strict=settings.strict):
         return checked, None
-    generated, problems = render_pages(checked.value, settings)
+    generated, problems = render_pages(checked.value, settings, cache=cache)
     handwritten = _handwritten_files(handwritten_dir(find_config(settings)))
     problems += _collisions(generated, handwritten)
     result = Result(checked.value, sorted_diagnostics(checked.diagnostics + problems))
     return result, None if problems else DocsTree(generated, handwritten)
 
 
-def generate_docs(settings: Settings, target: Path) -> Result[KnowledgeBase]:
+def generate_docs(settings: Settings, target: Path, cache: RenderCache | None = None) -> Result[KnowledgeBase]:
     """Validate and write the whole docs tree (generated + hand-written) into target.
 
     Only files whose content changed are written, so a live preview rebuilds just the
     pages an edit touched. Nothing is written when the KB has errors.
     """
-    result, tree = prepare_docs(settings)
+    result, tree = prepare_docs(settings, cache)
     if tree is not None:
         tree.write(target)
     return result

@@ -90,6 +90,16 @@ def approval_lags(kb: KnowledgeBase) -> list[tuple[Review, int]]:
     return [(r, (r.approval.date - r.review_date).days) for r in kb.reviews if r.approval is not None]
 
 
+def most_recent_approvals(lags: list[tuple[Review, int]], count: int) -> list[tuple[Review, int]]:
+    """The `count` latest approvals (by approval date, then id), oldest of them first."""
+    latest = sorted(lags, key=lambda item: (item[0].approval.date, item[0].id))[-count:]
+    return latest
+
+
+def median_days(lags: list[tuple[Review, int]]) -> float | None:
+    return round(statistics.median(days for _, days in lags), 1) if lags else None
+
+
 def late_reviews(kb: KnowledgeBase) -> list[Review]:
     return [r for r in kb.reviews if not r.deadline_met]
 

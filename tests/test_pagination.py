@@ -1,0 +1,178 @@
+"""Lists that grow with the KB are split into pages; `kb serve` re-renders only what an edit touched.
+
+The page sizes are made tiny here so a dozen reviews span several pages.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import CONTROLS, TAXONOMY, make_kb, to_yaml, valid_review
+from generator import pages
+from generator.settings import Settings
+from generator.site import RenderCache, prepare_docs
+
+AS_OF = dt.date(2025, 4, 1)
+COUNT = 7
+
+
+def review(n: int, **fields: object) -> dict:
+    data = valid_review(f"INC-2024-{n:03d}", title=f"Review number {n}", **fields)
+    data["incident"]["resolved"] = f"2024-03-{n:02d}T10:00:00Z"
+    data["incident"]["detected"] = f"2024-03-{n:02d}T08:00:00Z"
+    data["review"]["held"] = f"2024-03-{n:02d}T16:00:00Z"
+    data["lessons"][0]["text"] = f"Lesson of review {n}."
+    return data
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pages, "REVIEWS_PER_PAGE", 3)
+    monkeypatch.setattr(pages, "ROWS_PER_PAGE", 2)
+
+
+def docs(kb: Path, cache: RenderCache | None = None, **options: object) -> dict[str, str]:
+    result, tree = prepare_docs(Settings(kb_dir=kb, as_of=options.pop("as_of", AS_OF), **options), cache)
+    assert tree is not None, result.diagnostics
+    return tree.generated
+
+
+def series(generated: dict[str, str], first: str) -> list[str]:
+    """The docs of a paginated list, page 1 first: incidents/index.md, incidents/page/2.md ..."""
+    base = first[: -len("index.md")] if first.endswith("index.md") else first[: -len(".md")] + "/"
+    numbered = sorted((int(m.group(1)), doc) for doc in generated
+                      if (m := re.fullmatch(re.escape(base) + r"page/(\d+)\.md", doc)))
+    assert [n for n, _ in numbered] == list(range(2, len(numbered) + 2)), numbered
+    return [first] + [doc for _, doc in numbered]
+
+
+def test_every_review_lesson_and_action_is_on_exactly_one_page_of_each_list(tmp_path: Path, small_pages: None) -> None:
+    kb = make_kb(tmp_path, {f"INC-2024-{n:03d}": review(n) for n in range(1, COUNT + 1)})
+    generated = docs(kb)
+    incidents = series(generated, "incidents/index.md")
+    assert len(incidents) == 3  # 7 reviews, 3 a page
+    listed = [re.findall(r"\[(INC-2024-\d{3})\]", generated[doc]) for doc in incidents]
+    assert [len(ids) for ids in listed] == [3, 3, 1]
+    assert sum(listed, []) == [f"INC-2024-{n:03d}" for n in range(COUNT, 0, -1)], "newest first, none twice"
+    lessons = "".join(generated[doc] for doc in series(generated, "lessons/index.md"))
+    assert sorted(re.findall(r"Lesson of review (\d+)\.", lessons), key=int) == [str(n) for n in range(1, COUNT + 1)]
+    actions = series(generated, "actions/index.md")
+    rows = [re.findall(r"\[(INC-2024-\d{3} A\d+)\]", generated[doc]) for doc in actions]
+    assert all(len(r) <= 2 for r in rows) and len(sum(rows, [])) == COUNT * len(review(1)["actions"])
+    assert len(set(sum(rows, []))) == len(sum(rows, []))
+    control = series(generated, "controls/iso27001-2022/a-5-27.md")
+    assert len(control) == 3
+    assert "Evidence from 7 published reviews" in generated[control[1]]
+
+
+def test_pages_link_to_each_other_and_keep_the_permalink_first(tmp_path: Path, small_pages: None) -> None:
+    kb = make_kb(tmp_path, {f"INC-2024-{n:03d}": review(n) for n in range(1, COUNT + 1)})
+    generated = docs(kb)
+    first, second, third = series(generated, "incidents/index.md")
+    assert "Page 1 of 3 (reviews 1–3 of 7)" in generated[first]
+    assert "[2](page/2.md)" in generated[first] and "[next »](page/2.md)" in generated[first]
+    assert "[« previous](../index.md)" in generated[second] and "[next »](3.md)" in generated[second]
+    assert "next »" not in generated[third] and "Page 3 of 3 (reviews 7–7 of 7)" in generated[third]
+    category = series(generated, "root-causes/configuration-change.md")
+    assert "## Recurrence" in generated[category[0]] and "## Recurrence" not in generated[category[1]]
+    assert "[« previous](../../configuration-change.md)" in generated[category[1]]
+
+
+def test_a_list_that_fits_on_one_page_has_no_pager(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, {f"INC-2024-{n:03d}": review(n) for n in range(1, 4)})
+    generated = docs(kb)
+    assert not [doc for doc in generated if "/page/" in doc]
+    assert "Page 1 of" not in generated["incidents/index.md"]
+
+
+def test_home_page_caps_its_lists_and_says_how_many_more(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pages, "HOME_ITEMS", 2)
+    reviews = {}
+    for n in range(1, 6):
+        data = review(n)
+        data["actions"][0]["due"] = "2024-04-01"
+        data["actions"][0]["status"] = "open"
+        data["actions"][0].pop("completed", None)
+        reviews[data["id"]] = data
+    generated = docs(make_kb(tmp_path, reviews))
+    home = generated["index.md"]
+    overdue = home.split("### Overdue actions", 1)[1].split("###", 1)[0]
+    assert len(re.findall(r"\| \[INC-2024-\d{3} A1\]", overdue)) == 2
+    assert "The 2 longest overdue of 5" in overdue
+
+
+# --- the render cache of kb serve ------------------------------------------------------
+
+
+def edit(kb: Path, review_id: str, change) -> None:
+    import yaml
+    path = kb / "reviews" / f"{review_id}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(to_yaml(data), encoding="utf-8")
+
+
+def set_lesson(data: dict) -> None:
+    data["lessons"][0]["text"] = "An edited lesson."
+
+
+def set_title(data: dict) -> None:
+    data["title"] = "A renamed review"
+
+
+def set_red(data: dict) -> None:
+    data["classification"] = "TLP:RED"
+
+
+def set_category(data: dict) -> None:
+    data["root_cause"]["categories"] = ["credential-compromise"]
+
+
+def set_control(data: dict) -> None:
+    data["controls"] = ["ISO27001-2022/A.5.26"]
+
+
+def mention(data: dict) -> None:
+    data["summary"] = "Same cause as INC-2024-009, which is not written yet."
+
+
+@pytest.mark.parametrize("change", [set_lesson, set_title, set_red, set_category, set_control, mention])
+def test_cached_pages_equal_a_fresh_render_after_an_edit(tmp_path: Path, small_pages: None, change) -> None:
+    reviews = {f"INC-2024-{n:03d}": review(n, related=[f"INC-2024-{n % COUNT + 1:03d}"]) for n in range(1, COUNT + 1)}
+    kb = make_kb(tmp_path, reviews)
+    cache = RenderCache()
+    docs(kb, cache)
+    total = len(cache.pages)
+    edit(kb, "INC-2024-004", change)
+    edit(kb, "INC-2024-006", mention)
+    cached = docs(kb, cache)
+    assert cached == docs(kb), "a page served from the cache differs from a fresh render"
+    assert 0 < cache.rendered < total
+
+
+def test_cached_pages_follow_catalog_edits_new_and_removed_reviews(tmp_path: Path, small_pages: None) -> None:
+    reviews = {f"INC-2024-{n:03d}": review(n, related=[f"INC-2024-{n % COUNT + 1:03d}"]) for n in range(1, COUNT + 1)}
+    kb = make_kb(tmp_path, reviews)
+    cache = RenderCache()
+    docs(kb, cache)
+    taxonomy = copy.deepcopy(TAXONOMY)
+    taxonomy["categories"][0]["title"] = "A renamed category"
+    (kb / "taxonomy.yaml").write_text(to_yaml(taxonomy), encoding="utf-8")
+    assert docs(kb, cache) == docs(kb)
+    controls = copy.deepcopy(CONTROLS)
+    controls["frameworks"][0]["controls"][1]["title"] = "A renamed control"
+    (kb / "controls.yaml").write_text(to_yaml(controls), encoding="utf-8")
+    assert docs(kb, cache) == docs(kb)
+    (kb / "reviews" / "INC-2024-009.yaml").write_text(to_yaml(review(9)), encoding="utf-8")
+    assert docs(kb, cache) == docs(kb)
+    (kb / "reviews" / "INC-2024-005.yaml").unlink()
+    edit(kb, "INC-2024-004", lambda data: data.update(related=[]))
+    assert docs(kb, cache) == docs(kb)
+    later = AS_OF + dt.timedelta(days=400)
+    assert docs(kb, cache, as_of=later) == docs(kb, as_of=later)
+    assert docs(kb, cache, audience="public") == docs(kb, audience="public")
