@@ -50,7 +50,9 @@ def test_actionlint_catches_a_broken_workflow() -> None:
 def test_workflow_validates_pull_requests_and_publishes_merges() -> None:
     flow = yaml.safe_load(WORKFLOW.read_text())
     steps = {name: " ".join(s.get("run", "") + s.get("uses", "") for s in job["steps"]) for name, job in flow["jobs"].items()}
-    assert "kb validate --format github" in steps["check"] and "kb build --strict" in steps["check"]
+    assert "kb validate --format github" in steps["check"] and "kb build " in steps["check"]
+    # Warnings (an action overdue since yesterday) must not block an unrelated pull request.
+    assert "--strict" not in steps["check"]
     assert "kb build" in steps["build"] and "actions/upload-pages-artifact" in steps["build"]
     assert "actions/deploy-pages" in steps["deploy"]
     assert flow["jobs"]["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
