@@ -1,15 +1,16 @@
-"""What a reader downloads, and waits, before the first search result: Material's search vs Pagefind.
+"""What a reader downloads, and waits, before the first search result: Pagefind vs Material's search.
 
     python benchmarks/search_payload.py SITE_DIR [--query token] [--pagefind]
 
 Serves a built site on 127.0.0.1, opens it in headless Chromium (Debian's /usr/bin/chromium
-through Playwright) and measures, for one query typed by a reader:
+through Playwright) and measures, for one query typed by a reader, each search the site has:
 
-- Material's built-in search: the bytes fetched from the moment the reader types until
-  the first result is listed (search_index.json and the search worker), and that time;
-- with --pagefind, Pagefind over the same pages (run `python -m pagefind --site SITE_DIR
-  --root-selector article` first, from the `pagefind[bin]` package): the bytes its JS
-  API fetches for the query and for the first result's excerpt, and that time.
+- Pagefind (`pagefind/`, written by `kb build`; with --pagefind a site without it is
+  indexed first, with the very command kb build runs): the bytes its JS API fetches for
+  the query and for the first result's excerpt, and that time;
+- Material's built-in search, on a site built with its `search` plugin (kb's own sites
+  no longer are): the bytes fetched from the moment the reader types until the first
+  result is listed (search_index.json and the search worker), and that time.
 
 Bytes are as served by a plain static server (no compression); the gzip size of each
 file is shown beside it, as most static hosts compress JSON and JavaScript. Pagefind's
@@ -87,7 +88,7 @@ def material(page, base: str, query: str) -> dict:
 
 def pagefind(page, base: str, query: str) -> dict:
     """Query through Pagefind's JS API; time and bytes until the first result's excerpt is loaded."""
-    # A site on Pagefind would drop Material's search, whose worker fetches its whole index on load.
+    # On a site with both, Material's worker would fetch its whole index on load: not Pagefind's cost.
     page.route("**/search/search_index.json", lambda route: route.abort())
     traffic = _Traffic(page)
     page.goto(f"{base}/", wait_until="load")
@@ -108,7 +109,26 @@ def pagefind(page, base: str, query: str) -> dict:
             "first_result": excerpt}
 
 
-def measure(site: Path, query: str, *, with_pagefind: bool) -> list[dict]:
+def engines(site: Path) -> list:
+    """The searches this site has: Pagefind's bundle, Material's index, or both."""
+    found = []
+    if (site / "pagefind" / "pagefind.js").is_file():
+        found.append(pagefind)
+    if (site / "search" / "search_index.json").is_file():
+        found.append(material)
+    return found
+
+
+def index_with_pagefind(site: Path) -> None:
+    """Index a site that has no Pagefind bundle yet, as `kb build` does."""
+    import subprocess
+
+    from generator.site import pagefind_command
+
+    subprocess.run(pagefind_command(site), check=True, capture_output=True)
+
+
+def measure(site: Path, query: str) -> list[dict]:
     from playwright.sync_api import sync_playwright
 
     server, base = _serve(site)
@@ -116,7 +136,7 @@ def measure(site: Path, query: str, *, with_pagefind: bool) -> list[dict]:
     try:
         with sync_playwright() as play:
             browser = play.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            for engine in [material] + ([pagefind] if with_pagefind else []):
+            for engine in engines(site):
                 context = browser.new_context()  # a reader with an empty cache
                 try:
                     results.append(engine(context.new_page(), base, query))
@@ -134,10 +154,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("site", type=Path)
     parser.add_argument("--query", default="token")
-    parser.add_argument("--pagefind", action="store_true", help="also measure Pagefind (index the site first)")
+    parser.add_argument("--pagefind", action="store_true",
+                        help="index a site that has no pagefind/ folder first (kb build writes one)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON, files included")
     args = parser.parse_args()
-    results = measure(args.site, args.query, with_pagefind=args.pagefind)
+    if args.pagefind and not (args.site / "pagefind").is_dir():
+        index_with_pagefind(args.site)
+    results = measure(args.site, args.query)
     if args.json:
         print(json.dumps(results, indent=2))
         return

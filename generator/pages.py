@@ -132,6 +132,7 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             "latest": all_lessons[:8], "lesson_count": len(all_lessons)}),
         PageSpec("root-causes/index.md", "categories.md.j2", {**base}),
         PageSpec("controls/index.md", "controls.md.j2", {**base}, wide=True),
+        PageSpec(doc_for("search/"), "search.md.j2", {**base}),  # Pagefind's UI; not itself indexed
         PageSpec("metrics/index.md", "metrics.md.j2", {
             **base, "figures": figures, "deadlines": deadlines,
             "deadline_chart": [(d.severity, d.rate) for d in deadlines if d.rate is not None],

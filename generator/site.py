@@ -1,19 +1,22 @@
-"""Publish: write the docs tree, run MkDocs, swap the finished site into place.
+"""Publish: write the docs tree, run MkDocs, index it for search, swap the site into place.
 
 The generated pages are plain Markdown in a docs tree beside the hand-written pages;
-MkDocs (or Zensical, which reads the same mkdocs.yml) turns the tree into the site. A
-build happens in a temporary folder next to the site folder and replaces the previous
-site only when everything succeeded, so a failed or interrupted build leaves the old
-site complete.
+MkDocs (or Zensical, which reads the same mkdocs.yml) turns the tree into the site, and
+Pagefind indexes the finished HTML for the search page. A build happens in a temporary
+folder next to the site folder and replaces the previous site only when everything
+succeeded, so a failed or interrupted build leaves the old site complete.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib.util
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +192,48 @@ def run_mkdocs(config_file: Path, docs_dir: Path, site_dir: Path, as_of: dt.date
     return [warning(config_file, 1, 1, "site", f"MkDocs: {' '.join(message.split())}") for message in logs.messages]
 
 
+PAGEFIND_HINT = ("install it with: pip install 'pagefind[bin]' (a dependency of kb, so pip install -e . "
+                 "in the project does it too)")
+
+
+def pagefind_command(site_dir: Path) -> list[str]:
+    """Pagefind as `kb build` runs it: the binary from the `pagefind[bin]` wheel, never a download.
+
+    Its bundle goes to site_dir/pagefind/. Only what the pages mark with data-pagefind-body
+    (mkdocs_hooks.py) is indexed; the permalink marks of headings are left out of titles.
+    """
+    return [sys.executable, "-m", "pagefind", "--site", str(site_dir), "--quiet", "--exclude-selectors", ".headerlink"]
+
+
+def _failure_detail(stderr: str) -> str:
+    """What Pagefind said, on one line: its distinct error lines, or a traceback's last line."""
+    lines = list(dict.fromkeys(line.strip() for line in stderr.splitlines() if line.strip()))
+    if lines and lines[0].startswith("Traceback"):
+        lines = lines[-1:]
+    return " ".join(lines[-10:]) or "no message"
+
+
+def run_pagefind(site_dir: Path, config_file: Path) -> list[Diagnostic]:
+    """Build the search index of a finished site; a missing or failing Pagefind is one error."""
+    if importlib.util.find_spec("pagefind") is None:
+        return [error(config_file, 1, 1, "site", "Pagefind is not installed, so the search index cannot be built",
+                      PAGEFIND_HINT)]
+    # Pagefind also reads PAGEFIND_* variables and a pagefind.yml in its working folder; the
+    # index must follow from the site alone (and the search page expects pagefind/), so
+    # neither reaches it. PAGEFIND_BINARY_PATH only says where the binary is.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAGEFIND_") or k == "PAGEFIND_BINARY_PATH"}
+    try:
+        done = subprocess.run(pagefind_command(site_dir), cwd=site_dir.parent, env=env, capture_output=True,
+                              text=True, errors="replace", check=False)
+    except OSError as exc:
+        return [error(config_file, 1, 1, "site", f"Pagefind could not be started: {exc}", PAGEFIND_HINT)]
+    if done.returncode != 0:
+        return [error(config_file, 1, 1, "site",
+                      f"Pagefind could not index the site (exit {done.returncode}): {_failure_detail(done.stderr or done.stdout)}",
+                      PAGEFIND_HINT)]
+    return []
+
+
 def _check_site_dir(site_dir: Path, kb_dir: Path) -> None:
     site, kb = site_dir.resolve(), kb_dir.resolve()
     if site == kb or kb in site.parents or site in kb.parents or site == Path.cwd().resolve():
@@ -259,6 +304,9 @@ def build_site(settings: Settings) -> Result[KnowledgeBase]:
         tree.write(work / "docs")
         found = run_mkdocs(config_file, work / "docs", work / "site", settings.as_of)
         result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
+        if not result.failed(strict=settings.strict):
+            found += run_pagefind(work / "site", config_file)
+            result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
         if not result.failed(strict=settings.strict):
             swap_in(work / "site", site_dir)
         return result

@@ -2,12 +2,15 @@
 
 Each review that an audience must not see carries a marker string in every free-text
 and one-line field; the built site (HTML, search index, sitemap, compressed files) must
-hold none of them.
+hold none of them. The search index is Pagefind's: gzip-compressed files whose fragments
+hold each indexed page's text as written and whose index chunks hold its words,
+lowercased and stemmed (LEAKAMBER is indexed as "leakamb"), so those are searched too.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 from pathlib import Path
 
 import pytest
@@ -42,15 +45,28 @@ def marked_review(review_id: str, level: str, related: list[str]) -> dict:
     return review
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+HIDDEN_WORDS = {"LEAKAMBER": "leakamb", "LEAKSTRICT": "leakstrict", "LEAKRED": "leakr"}
+"""Each marker as a prefix of its stem in Pagefind's word index (Snowball English cuts -er, -ed)."""
+
+
 def all_text(site: Path) -> str:
+    """Every byte below `site` as text, compressed files (sitemap.xml.gz, Pagefind's) uncompressed."""
     parts = []
     for path in sorted(site.rglob("*")):
         if path.is_file():
             data = path.read_bytes()
-            if path.suffix == ".gz":
+            if data.startswith(GZIP_MAGIC):
                 data = gzip.decompress(data)
             parts.append(data.decode("utf-8", "replace"))
     return "\n".join(parts)
+
+
+def index_words(site: Path) -> str:
+    """The words of Pagefind's index chunks (what a query is matched against), as text."""
+    chunks = sorted((site / "pagefind" / "index").glob("*.pf_index"))
+    assert chunks, f"no Pagefind index in {site}"
+    return "\n".join(gzip.decompress(path.read_bytes()).decode("utf-8", "replace") for path in chunks)
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +82,8 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
                           "--audience", audience], cwd=root)
         assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
         built[audience] = all_text(root / audience)
+        built[f"{audience} search"] = all_text(root / audience / "pagefind")
+        built[f"{audience} words"] = index_words(root / audience)
     return built
 
 
@@ -89,3 +107,27 @@ def test_internal_site_shows_red_only_as_restricted_id(sites: dict[str, str]) ->
 def test_public_counts_reveal_no_hidden_review(sites: dict[str, str]) -> None:
     assert "2 published reviews" in sites["public"]
     assert "restricted: ask" not in sites["public"] and 'class="kb-restricted"' not in sites["public"]
+
+
+def test_search_index_holds_only_what_the_audience_may_see(sites: dict[str, str]) -> None:
+    hidden = {"public": ("LEAKAMBER", "LEAKSTRICT", "LEAKRED"), "internal": ("LEAKRED",)}
+    for audience, markers in hidden.items():
+        search, words = sites[f"{audience} search"], sites[f"{audience} words"]
+        # The greps can see inside: a published review's text and words are there.
+        assert "LEAKCLEAR lesson" in search and "leakclear" in words, audience
+        for marker in markers:
+            assert marker not in search.upper(), (audience, marker)
+            assert HIDDEN_WORDS[marker] not in words, (audience, marker)
+    for marker in ("LEAKAMBER", "LEAKSTRICT"):  # the stems looked for are the ones Pagefind writes
+        assert HIDDEN_WORDS[marker] in sites["internal words"], marker
+    assert "inc2025005" in sites["internal words"]  # the restricted id is findable, nothing else of it
+    for hidden_id in ("inc2025003", "inc2025004", "inc2025005"):
+        assert hidden_id not in sites["public words"], hidden_id
+
+
+def test_search_index_holds_only_the_review_pages_and_home(sites: dict[str, str]) -> None:
+    """Index pages quote review text too; only the reviews (and home, and placeholders) are indexed."""
+    pages = {audience: sorted(re.findall(r'"url":"([^"]*)"', sites[f"{audience} search"]))
+             for audience in ("internal", "public")}
+    assert pages["public"] == ["/", "/incidents/INC-2025-001/", "/incidents/INC-2025-002/"]
+    assert pages["internal"] == ["/"] + [f"/incidents/INC-2025-00{n}/" for n in range(1, 6)]

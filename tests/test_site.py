@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+import json
 import signal
 import subprocess
 import sys
@@ -64,7 +66,9 @@ def test_superseded_control_links_to_replacement_and_back(built: Path) -> None:
 def test_two_builds_are_byte_identical(tmp_path: Path, built: Path) -> None:
     kb = make_kb(tmp_path, two_reviews())
     assert build(kb, tmp_path / "again").exit_code == 0
-    assert tree_digest(tmp_path / "again") == tree_digest(built)
+    again = tree_digest(tmp_path / "again")
+    assert any(path.startswith("pagefind/index/") for path in again), "the search index is part of the comparison"
+    assert again == tree_digest(built)
 
 
 def test_nothing_is_written_on_errors(tmp_path: Path) -> None:
@@ -170,3 +174,81 @@ def test_edit_button_opens_the_yaml_record(tmp_path: Path) -> None:
     review = (tmp_path / "site/incidents/INC-2025-001/index.html").read_text()
     assert 'href="https://git.example/org/kb/edit/main/kb/reviews/INC-2025-001.yaml"' in review
     assert "edit/main/docs/incidents" not in (tmp_path / "site/incidents/index.html").read_text()
+
+
+def test_search_index_covers_the_review_pages_only(built: Path) -> None:
+    entry = json.loads((built / "pagefind" / "pagefind-entry.json").read_text())
+    assert sum(language["page_count"] for language in entry["languages"].values()) == 3  # home and two reviews
+    assert "data-pagefind-body" in (built / "incidents/INC-2025-001/index.html").read_text()
+    for page in ("incidents/", "lessons/", "controls/", "search/"):  # they quote reviews, or are the search
+        assert "data-pagefind-body" not in (built / page / "index.html").read_text(), page
+    assert not (built / "search" / "search_index.json").exists(), "Material's search plugin is off"
+
+
+def test_search_page_loads_pagefind_by_relative_urls(built: Path) -> None:
+    page = (built / "search" / "index.html").read_text()
+    assert 'data-kb-root="../"' in page and '<script src="../assets/kb-search.js">' in page
+    assert "kb search" in page  # the way to search without the index (kb serve) or without JavaScript
+    script = (built / "assets" / "kb-search.js").read_text()
+    assert 'new URL("pagefind/", root)' in script and "baseUrl: root.pathname" in script
+    assert "http" not in script.replace("https://", "")  # nothing from another host
+    for asset in ("pagefind-ui.js", "pagefind-ui.css", "pagefind.js"):
+        assert (built / "pagefind" / asset).is_file(), asset
+
+
+def fake_pagefind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """Point `python -m pagefind` at a stand-in binary (pagefind's own PAGEFIND_BINARY_PATH)."""
+    binary = tmp_path / "fake-pagefind"
+    binary.write_text("#!/bin/sh\n" + script + "\n")
+    binary.chmod(0o755)
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(binary))
+
+
+def test_failed_pagefind_is_an_error_and_keeps_the_previous_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    assert build(kb, tmp_path / "site").exit_code == 0
+    before = tree_digest(tmp_path / "site")
+    fake_pagefind(tmp_path, monkeypatch, "echo 'Error: disk quota exceeded' >&2; exit 3")
+    outcome = build(kb, tmp_path / "site")
+    assert outcome.exit_code == 1, outcome.stdout + outcome.stderr
+    assert "error: Pagefind could not index the site (exit 3): Error: disk quota exceeded; install it with: " \
+           "pip install 'pagefind[bin]'" in outcome.stdout
+    assert "[site]" in outcome.stdout and "Traceback" not in outcome.stdout + outcome.stderr
+    assert tree_digest(tmp_path / "site") == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake-pagefind", "kb", "site"]  # no half site left
+
+
+def test_missing_pagefind_binary_is_an_error_with_a_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    monkeypatch.setenv("PAGEFIND_BINARY_PATH", str(tmp_path / "no-such-binary"))
+    outcome = build(kb, tmp_path / "site")
+    assert outcome.exit_code == 1
+    assert "Pagefind could not index the site (exit 1): FileNotFoundError:" in outcome.stdout
+    assert "pip install 'pagefind[bin]'" in outcome.stdout and "Traceback" not in outcome.stdout
+    assert not (tmp_path / "site").exists()
+
+
+def test_pagefind_not_installed_is_an_error_with_a_hint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pagefind" else real(name, *a))
+    kb = make_kb(tmp_path, two_reviews())
+    outcome = build(kb, tmp_path / "site")
+    assert outcome.exit_code == 1
+    assert "error: Pagefind is not installed, so the search index cannot be built; install it with: " \
+           "pip install 'pagefind[bin]'" in outcome.stdout
+    assert not (tmp_path / "site").exists()
+
+
+@pytest.mark.parametrize("meta, indexed", [
+    ({}, True),  # a hand-written guide page
+    ({"kb_source": "kb/reviews/INC-2025-001.yaml", "search": {"boost": 2.0}}, True),
+    ({"kb_source": "generated", "search": {"exclude": True}}, False),
+])
+def test_only_searchable_pages_are_marked_for_pagefind(meta: dict, indexed: bool) -> None:
+    from types import SimpleNamespace
+
+    from generator.mkdocs_hooks import on_page_content
+
+    html = on_page_content("<h1>T</h1>", page=SimpleNamespace(meta=meta), config=None, files=None)
+    assert (html == "<div data-pagefind-body>\n<h1>T</h1>\n</div>") is indexed
+    assert (html == "<h1>T</h1>") is not indexed

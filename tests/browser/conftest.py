@@ -199,11 +199,16 @@ class Browse:
         return url[len(self.site.root):]
 
     def search(self, query: str) -> Any:
-        """Type a query into the header's search box, key by key; returns the result items."""
-        box = self.page.locator("input.md-search__input")
+        """Go to the Search page as a reader would (its tab), type a query into Pagefind's box
+        key by key; returns the result items (each one's first link opens its page)."""
+        if not self.page.url.startswith(self.site.root):
+            self.open()
+        self.follow(self.page.locator("nav.md-tabs").get_by_role("link", name="Search", exact=True))
+        assert self.path() == "search/"
+        box = self.page.locator("input.pagefind-ui__search-input")
         box.click()
         box.press_sequentially(query)
-        return self.page.locator(".md-search-result__item")
+        return self.page.locator("li.pagefind-ui__result")
 
     def screenshot(self, name: str) -> Path:
         path = self.shots / f"{name}.png"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from urllib.parse import quote
 
 import pytest
 
@@ -38,21 +39,43 @@ def test_search_finds_the_review_holding_a_lesson_phrase(browse: Browse) -> None
     review, lesson, phrase = kbfacts.distinctive_phrase(browse.site.facts)
     browse.open()
     items = browse.search(phrase)
-    try:
+    try:  # (a result shows as a placeholder without a link until its excerpt has loaded)
         browse.page.wait_for_function(
-            """([id, n]) => [...document.querySelectorAll('.md-search-result__item')].slice(0, n)
-                 .some(li => li.querySelector('a').pathname.endsWith(`/incidents/${id}/`))""",
+            """([id, n]) => [...document.querySelectorAll('li.pagefind-ui__result')].slice(0, n)
+                 .some(li => li.querySelector('a')?.pathname.endsWith(`/incidents/${id}/`))""",
             arg=[review["id"], FIRST_RESULTS], timeout=10_000)
     except playwright_api().TimeoutError:
         shown = [items.nth(i).locator("a").first.get_attribute("href") for i in range(min(items.count(), 10))]
         pytest.fail(f"searching {phrase!r} did not list {review['id']} in the first {FIRST_RESULTS} results: {shown}")
-    result = items.filter(has=browse.page.locator(f'a[href*="incidents/{review["id"]}/"]')).first
+    result = items.filter(has=browse.page.locator(f'a[href$="incidents/{review["id"]}/"]')).first
+    # The result quotes the lesson: Pagefind marks the phrase's words in its excerpts.
+    marked = " ".join(result.locator("mark").all_inner_texts()).lower()
+    assert any(word in marked for word in phrase.lower().split()), f"no word of {phrase!r} marked: {marked!r}"
     browse.follow(result.locator("a").first)
     assert browse.path() == f"incidents/{review['id']}/"
     assert browse.heading().startswith(f"{review['id']}: ")
     shown = browse.page.locator(f"article li:has(a#{lesson['id'].lower()})")
     expect(shown).to_be_visible()
     assert phrase.lower() in " ".join(shown.inner_text().lower().split()), f"{phrase!r} is not in {lesson['id']}"
+
+
+def test_search_page_runs_a_query_from_its_address(browse: Browse) -> None:
+    """Journey 1b: search/?q=words (a link, or a search box elsewhere) lists that search's results at once."""
+    review, _, phrase = kbfacts.distinctive_phrase(browse.site.facts)
+    browse.open(f"search/?q={quote(phrase)}")
+    expect(browse.page.locator("input.pagefind-ui__search-input")).to_have_value(phrase)
+    expect(browse.page.locator(f'li.pagefind-ui__result a[href$="incidents/{review["id"]}/"]').first).to_be_visible()
+
+
+def test_search_page_without_an_index_points_to_kb_search(browse: Browse) -> None:
+    """Journey 1c: where the site has no Pagefind index (a kb serve preview) the page says so plainly."""
+    browse.page.route("**/pagefind/**", lambda route: route.fulfill(status=404, body="File not found"))
+    browse.open("search/")
+    status = browse.page.locator("#kb-search .kb-search-status")
+    expect(status).to_contain_text("This site has no search index")
+    expect(status.locator("code")).to_have_text("kb search WORDS")
+    assert browse.errors and all("404" in error for error in browse.errors), browse.errors
+    browse.errors.clear()  # the missing index's 404 is this journey's point, not a fault
 
 
 def _row_link(browse: Browse, row: str, name: str):
@@ -199,7 +222,7 @@ def test_fault_tree_review_draws_its_tree_with_gates(browse: Browse) -> None:
 
 def _example_pages(facts: kbfacts.Facts) -> list[str]:
     """One page of every kind: home, the index pages, a review per method, a category, a control."""
-    pages = ["", "incidents/", "root-causes/", "controls/", "lessons/", "actions/", "training/", "metrics/"]
+    pages = ["", "incidents/", "root-causes/", "controls/", "lessons/", "actions/", "training/", "metrics/", "search/"]
     for method in ("five-whys", "fishbone", "fault-tree"):
         pages += [f"incidents/{r['id']}/" for r in facts.reviews if r["root_cause"]["method"] == method][:1]
     review, ref, _ = kbfacts.control_trail(facts)
@@ -207,13 +230,17 @@ def _example_pages(facts: kbfacts.Facts) -> list[str]:
 
 
 def test_browsing_stays_on_this_machine_without_console_errors(browse: Browse) -> None:
-    """Journey 6: every kind of page, and a search, request nothing but 127.0.0.1 and log no error."""
+    """Journey 6: every kind of page, and a search through Pagefind, request nothing but 127.0.0.1 and log no error."""
     for path in _example_pages(browse.site.facts):
         browse.open(path)
         browse.page.wait_for_load_state("load")
     expect(browse.search("incident").first).to_be_visible()
     requested = {url.split("?")[0].rsplit("/", 1)[-1] for url in browse.requests}
-    assert {"search_index.json", "kb.css"} <= requested, "the recorder saw neither the search index nor the styles"
+    assert {"kb.css", "kb-search.js", "pagefind-ui.js", "pagefind-entry.json"} <= requested, \
+        f"the recorder saw neither the styles nor the search: {sorted(requested)}"
+    assert any(name.endswith(".pf_index") for name in requested), "no Pagefind index chunk was fetched"
+    assert any(name.endswith(".pf_fragment") for name in requested), "no result excerpt was fetched"
+    assert "search_index.json" not in requested, "Material's whole-site index must be gone"
     browse.assert_local_and_quiet()
 
 
