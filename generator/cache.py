@@ -136,7 +136,7 @@ def _parse_file(path: Path, root: Path, expected: str = "", objects: Path | None
 
 def _parse_many(jobs: list[tuple[Path, str]], root: Path, objects: Path | None) -> list[_Outcome]:
     """_parse_file for each (path, expected digest), in a process pool when there are many."""
-    workers = _cores()
+    workers = available_cores()
     if len(jobs) < POOL_MIN_FILES or workers < 2:
         return [_parse_file(path, root, expected, objects) for path, expected in jobs]
     methods = multiprocessing.get_all_start_methods()
@@ -153,7 +153,8 @@ def _parse_job(job: tuple[str, str], root: str, objects: str) -> _Outcome:
         return _parse_file(Path(job[0]), Path(root), job[1], Path(objects) if objects else None)
 
 
-def _cores() -> int:
+def available_cores() -> int:
+    """The cores this process may run on."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux

@@ -68,12 +68,18 @@ class Fingerprints:
             digest.update(f"{type(value).__qualname__}:{value!r}\0".encode())
 
     def _dataclass(self, value: Any) -> bytes:
-        # Rows, lessons and actions are shared by many pages: each is digested once a pass.
+        # Rows (a review with one of its actions or lessons) are shared by many pages and
+        # come by the thousand: each is digested once a pass, its review by the review's
+        # memoised digest and every other field by its repr (fast, and complete).
         key = id(value)
         if key not in self._objects:
             digest = hashlib.sha1(type(value).__qualname__.encode())
             for f in dataclasses.fields(value):
-                self._feed(digest, getattr(value, f.name))
+                item = getattr(value, f.name)
+                if isinstance(item, (Review, KnowledgeBase)):
+                    self._feed(digest, item)
+                else:
+                    digest.update(f"{f.name}={item!r}\0".encode())
             self._objects[key] = digest.digest()
             self._keep.append(value)
         return self._objects[key]

@@ -18,7 +18,7 @@ from generator.report import as_text, summary
 from generator.settings import Settings
 from generator.site import RenderCache, SiteError, find_config, generate_docs, handwritten_dir
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.2
 PREVIEW_DOCS = Path(".kb-cache") / "preview" / "docs"
 
 

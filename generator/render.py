@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import multiprocessing
 import posixpath
 import re
+import threading
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
@@ -225,3 +228,47 @@ def _when(value: dt.datetime) -> str:
 def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural or word + 's')}"
 
+
+
+PARALLEL_MIN_PAGES = 300
+"""Below this many pages, forking workers costs more than it saves."""
+
+_SHARED: tuple[list[tuple[str, dict[str, Any], str]], Path | None, dict[str, Any]] | None = None
+"""The jobs of render_all, inherited (not pickled) by its forked workers."""
+
+
+def render_all(jobs: list[tuple[str, dict[str, Any], str]], *, override_dir: Path | None = None,
+               globals_: dict[str, Any] | None = None) -> list[str]:
+    """Render many (template, context, docs path) jobs; the texts in job order.
+
+    On a machine with several cores the pages are split among forked workers, which share
+    the parent's memory: the contexts (the whole KB) are never pickled, only the texts
+    come back. Fork is used only where it is safe, in a process with no other thread
+    (kb build; kb serve renders in its own thread and renders serially).
+    """
+    global _SHARED
+    from generator.cache import available_cores
+
+    workers = min(available_cores(), 8)
+    if (len(jobs) < PARALLEL_MIN_PAGES or workers < 2 or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        renderer = Renderer(override_dir=override_dir, globals_=globals_)
+        return [renderer.render(template, context, here=here) for template, context, here in jobs]
+    _SHARED = (jobs, override_dir, globals_ or {})
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            shards = list(pool.map(_render_shard, range(workers), [workers] * workers))
+    finally:
+        _SHARED = None
+    texts: list[str] = [""] * len(jobs)
+    for shard, rendered in enumerate(shards):
+        texts[shard::workers] = rendered
+    return texts
+
+
+def _render_shard(shard: int, count: int) -> list[str]:
+    """Every count-th job from `shard` on (interleaved, so big and small pages spread evenly)."""
+    assert _SHARED is not None, "render_all's workers are forked from the process that set the jobs"
+    jobs, override_dir, globals_ = _SHARED
+    renderer = Renderer(override_dir=override_dir, globals_=globals_)
+    return [renderer.render(template, context, here=here) for template, context, here in jobs[shard::count]]

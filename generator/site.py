@@ -27,7 +27,7 @@ from generator.diagnostics import Diagnostic, Result, error, sorted_diagnostics,
 from generator.fingerprint import Fingerprints
 from generator.index import KnowledgeBase, validate
 from generator.pages import front_matter, plan
-from generator.render import TEMPLATES, Renderer
+from generator.render import TEMPLATES, render_all
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
 
@@ -77,21 +77,18 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     pages, problems = plan(view, settings)
     if problems:
         return {}, problems
-    renderer = Renderer(override_dir=override_dir, globals_={"bar_chart": bar_chart, "column_chart": column_chart})
     fingerprints = Fingerprints() if cache is not None else None
-    files, fresh = {}, {}
-    for page in pages:
-        key = fingerprints.page(page.template, page.doc, page.context) if fingerprints else ""
-        previous = cache.pages.get(page.doc) if cache is not None else None
-        if previous is not None and previous[0] == key:
-            text = previous[1]
-        else:
-            text = renderer.render(page.template, page.context, here=page.doc)
-        fresh[page.doc] = (key, text)
-        files[page.doc] = front_matter(page, settings) + text
+    keys = [fingerprints.page(page.template, page.doc, page.context) if fingerprints else "" for page in pages]
+    previous = cache.pages if cache is not None else {}
+    stale = [page for page, key in zip(pages, keys) if previous.get(page.doc, ("",))[0] != key or not key]
+    texts = dict(zip((page.doc for page in stale), render_all(
+        [(page.template, page.context, page.doc) for page in stale], override_dir=override_dir,
+        globals_={"bar_chart": bar_chart, "column_chart": column_chart})))
+    fresh = {page.doc: (key, texts[page.doc] if page.doc in texts else previous[page.doc][1])
+             for page, key in zip(pages, keys)}
     if cache is not None:
-        cache.rendered = sum(1 for doc, (key, _) in fresh.items() if cache.pages.get(doc, ("",))[0] != key)
-        cache.pages = fresh
+        cache.pages, cache.rendered = fresh, len(stale)
+    files = {page.doc: front_matter(page, settings) + fresh[page.doc][1] for page in pages}
     for asset in sorted(ASSETS.iterdir()):
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
     return files, []

@@ -127,7 +127,7 @@ def test_rule_findings_follow_the_context_and_the_day(kb, monkeypatch):
 def test_the_process_pool_gives_the_same_findings(kb, monkeypatch):
     expected = uncached(kb, monkeypatch)
     monkeypatch.setattr(cache, "POOL_MIN_FILES", 2)
-    monkeypatch.setattr(cache, "_cores", lambda: 2)
+    monkeypatch.setattr(cache, "available_cores", lambda: 2)
     assert findings(kb) == expected
     assert full(kb)[0] == expected
 

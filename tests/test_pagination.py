@@ -176,3 +176,22 @@ def test_cached_pages_follow_catalog_edits_new_and_removed_reviews(tmp_path: Pat
     later = AS_OF + dt.timedelta(days=400)
     assert docs(kb, cache, as_of=later) == docs(kb, as_of=later)
     assert docs(kb, cache, audience="public") == docs(kb, audience="public")
+
+
+def test_pages_rendered_by_forked_workers_equal_a_serial_render(tmp_path: Path, small_pages: None,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import cache, render
+
+    kb = make_kb(tmp_path, {f"INC-2024-{n:03d}": review(n, related=[f"INC-2024-{n % COUNT + 1:03d}"])
+                            for n in range(1, COUNT + 1)})
+    monkeypatch.setattr(cache, "available_cores", lambda: 1)
+    serial = docs(kb)
+    pools = []
+    real_pool = render.ProcessPoolExecutor
+    monkeypatch.setattr(render, "ProcessPoolExecutor", lambda **kw: pools.append(kw) or real_pool(**kw))
+    monkeypatch.setattr(cache, "available_cores", lambda: 2)
+    monkeypatch.setattr(render, "PARALLEL_MIN_PAGES", 1)
+    if render.threading.active_count() > 1:
+        pytest.skip("another thread runs in this test process: render_all rightly does not fork here")
+    assert docs(kb) == serial
+    assert pools, "the pages were not rendered by workers"
