@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+import functools
 from collections import defaultdict
 from typing import Any, Callable
 
@@ -33,6 +34,11 @@ class PageSpec:
     source: Path | None = None
     wide: bool = False  # a table page: shown without the navigation sidebar
     boost: float = 1.0  # search weight: a review's own page outranks the lists quoting it
+
+    @property
+    def source_is_review(self) -> bool:
+        """The page shows one review record (the page a reviewer previews while editing)."""
+        return self.template == "review.md.j2"
 
     @property
     def searchable(self) -> bool:
@@ -234,9 +240,14 @@ def _collisions(pages: list[PageSpec]) -> list[Diagnostic]:
 def source_path(path: Path, settings: Settings) -> str:
     """The record's path as a reader of the repository knows it: relative to the project
     (the folder holding the KB), e.g. kb/reviews/INC-2025-014.yaml."""
-    project = settings.kb_dir.resolve().parent
-    try:
-        return path.resolve().relative_to(project).as_posix()
+    try:  # records are found below the KB folder, so the path is relative to it as written
+        inside = path.relative_to(settings.kb_dir).as_posix()
     except ValueError:
         return f"{settings.kb_dir.name}/reviews/{path.name}"
+    return f"{_folder_name(settings.kb_dir)}/{inside}"
 
+
+@functools.lru_cache(maxsize=16)
+def _folder_name(folder: Path) -> str:
+    """The folder's own name, also when it was given as "." or "../kb"."""
+    return folder.resolve().name

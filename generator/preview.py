@@ -11,15 +11,76 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
+import jinja2
+import jinja2.bccache
 
 from generator.report import as_text, summary
 from generator.settings import Settings
-from generator.site import RenderCache, SiteError, find_config, generate_docs, handwritten_dir
+from generator.site import RenderCache, SiteError, find_config, handwritten_dir, prepare_docs, write_file
 
 POLL_SECONDS = 0.2
 PREVIEW_DOCS = Path(".kb-cache") / "preview" / "docs"
+
+_live: list[Any] = []
+"""MkDocs' live-reload server of this process, handed over by the on_serve hook (mkdocs_hooks)."""
+
+
+def attach(server: Any) -> bool:
+    """Called by the on_serve hook: remember the server so a regeneration can wake it.
+    Whether it can be woken (see _wake_mkdocs); if not, MkDocs' own poll must stay on."""
+    _live[:] = [server]
+    return hasattr(server, "_rebuild_cond") and hasattr(server, "_want_rebuild")
+
+
+_built = threading.Event()
+"""Set whenever MkDocs is not in the middle of a rebuild that show_first started."""
+BUILD_WAIT_SECONDS = 30.0
+
+
+def build_ended() -> None:
+    """Called by the on_post_build and on_build_error hooks."""
+    _built.set()
+
+
+def serving() -> bool:
+    """Whether MkDocs' live-reload server runs in this process (kb serve)."""
+    return bool(_live)
+
+
+class _TemplateCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the life of the preview (keyed by source checksum)."""
+
+    def __init__(self) -> None:
+        self._store: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if bucket.key in self._store:
+            bucket.bytecode_from_string(self._store[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._store[bucket.key] = bucket.bytecode_to_string()
+
+
+_templates = _TemplateCache()
+
+
+def template_cache() -> jinja2.BytecodeCache:
+    return _templates
+
+
+def _wake_mkdocs() -> None:
+    """Ask MkDocs to rebuild now instead of at its next poll of the docs tree (up to 0.5 s
+    later). This does what MkDocs' own file watcher does on a change; where a future MkDocs
+    has no such attributes, nothing happens and its poll still finds the change."""
+    for server in _live:
+        condition = getattr(server, "_rebuild_cond", None)
+        if condition is not None and hasattr(server, "_want_rebuild"):
+            with condition:
+                server._want_rebuild = True
+                condition.notify_all()
 
 
 def _signature(folders: list[Path]) -> tuple:
@@ -37,7 +98,14 @@ def _signature(folders: list[Path]) -> tuple:
 
 
 def _regenerate(settings: Settings, docs: Path, cache: RenderCache) -> bool:
-    result = generate_docs(settings, docs, cache)
+    _built.set()  # set again by show_first when it starts a rebuild of the edited pages
+    result, tree = prepare_docs(settings, cache)
+    if tree is not None:
+        # MkDocs reads a page twice in a dirty build (content, then whether it changed):
+        # a file written in between breaks the build, so the rest waits for it to end.
+        _built.wait(timeout=BUILD_WAIT_SECONDS)
+        tree.write(docs)
+    _wake_mkdocs()
     if result.diagnostics:
         click.echo(as_text(result.diagnostics), err=True, nl=False)
     click.echo(summary(result.diagnostics, result.value.files), err=True)
@@ -50,7 +118,16 @@ def serve(settings: Settings, *, dev_addr: str) -> None:
 
     config_file = find_config(settings)
     docs = PREVIEW_DOCS.absolute()
-    cache = RenderCache()  # an edit re-renders only the pages whose inputs it changed
+
+    def show_first(files: dict[str, str]) -> None:
+        # The edited record's page goes out first; MkDocs rebuilds it while the list
+        # pages that quote the record are being re-rendered.
+        _built.clear()
+        for doc, text in files.items():
+            write_file(docs / doc, text.encode("utf-8"))
+        _wake_mkdocs()
+
+    cache = RenderCache(first=show_first)  # an edit re-renders only the pages whose inputs it changed
     if not _regenerate(settings, docs, cache):
         raise SiteError("the knowledge base has errors; fix them (kb validate) and run kb serve again")
     watched = [settings.kb_dir] + [p for p in [handwritten_dir(config_file)] if p is not None]

@@ -20,14 +20,15 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from generator import audience
 from generator.diagnostics import Diagnostic, Result, error, sorted_diagnostics, warning
+from generator.cache import quiet_gc
 from generator.fingerprint import Fingerprints
 from generator.index import KnowledgeBase, validate
 from generator.pages import front_matter, plan
-from generator.render import TEMPLATES, render_all
+from generator.render import TEMPLATES, Renderer, render_all
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
 
@@ -63,11 +64,18 @@ def handwritten_dir(config_file: Path) -> Path | None:
 
 class RenderCache:
     """The pages rendered by the previous pass, with the fingerprint of what they were
-    rendered from; `kb serve` keeps one so an edit re-renders only the pages it touched."""
+    rendered from; `kb serve` keeps one so an edit re-renders only the pages it touched.
 
-    def __init__(self) -> None:
+    `first`, when given, receives the changed review pages (docs path -> file text)
+    before any other page is fingerprinted or rendered: the preview shows the record
+    being edited while the lists that quote it are still being brought up to date.
+    """
+
+    def __init__(self, first: Callable[[dict[str, str]], None] | None = None) -> None:
         self.pages: dict[str, tuple[str, str]] = {}  # doc -> (fingerprint, text)
         self.rendered = 0  # pages rendered (not reused) by the last pass
+        self.renderer: Renderer | None = None  # kept, so templates are compiled once
+        self.first = first
 
 
 def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | None = None,
@@ -77,17 +85,29 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     pages, problems = plan(view, settings)
     if problems:
         return {}, problems
+    chart_helpers = {"bar_chart": bar_chart, "column_chart": column_chart}
+    if cache is not None and cache.renderer is None:
+        cache.renderer = Renderer(override_dir=override_dir, globals_=chart_helpers)
     fingerprints = Fingerprints() if cache is not None else None
-    keys = [fingerprints.page(page.template, page.doc, page.context) if fingerprints else "" for page in pages]
     previous = cache.pages if cache is not None else {}
-    stale = [page for page, key in zip(pages, keys) if previous.get(page.doc, ("",))[0] != key or not key]
-    texts = dict(zip((page.doc for page in stale), render_all(
-        [(page.template, page.context, page.doc) for page in stale], override_dir=override_dir,
-        globals_={"bar_chart": bar_chart, "column_chart": column_chart})))
-    fresh = {page.doc: (key, texts[page.doc] if page.doc in texts else previous[page.doc][1])
-             for page, key in zip(pages, keys)}
+    groups = [pages]
+    if cache is not None and cache.first is not None:
+        groups = [[page for page in pages if page.source_is_review], [page for page in pages if not page.source_is_review]]
+    fresh: dict[str, tuple[str, str]] = {}
+    rendered = 0
+    for number, group in enumerate(groups):
+        keys = [fingerprints.page(page.template, page.doc, page.context) if fingerprints else "" for page in group]
+        stale = [page for page, key in zip(group, keys) if previous.get(page.doc, ("",))[0] != key or not key]
+        texts = dict(zip((page.doc for page in stale), render_all(
+            [(page.template, page.context, page.doc) for page in stale], override_dir=override_dir,
+            globals_=chart_helpers, renderer=cache.renderer if cache is not None else None)))
+        fresh.update((page.doc, (key, texts[page.doc] if page.doc in texts else previous[page.doc][1]))
+                     for page, key in zip(group, keys))
+        rendered += len(stale)
+        if number == 0 and len(groups) > 1 and stale and cache is not None and cache.first is not None:
+            cache.first({page.doc: front_matter(page, settings) + texts[page.doc] for page in stale})
     if cache is not None:
-        cache.pages, cache.rendered = fresh, len(stale)
+        cache.pages, cache.rendered = fresh, rendered
     files = {page.doc: front_matter(page, settings) + fresh[page.doc][1] for page in pages}
     for asset in sorted(ASSETS.iterdir()):
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
@@ -114,18 +134,7 @@ def write_tree(target: Path, generated: dict[str, str], handwritten: dict[str, P
     wanted: dict[str, bytes] = {doc: text.encode("utf-8") for doc, text in generated.items()}
     for doc, path in handwritten.items():
         wanted[doc] = path.read_bytes()
-    written = 0
-    for doc, content in wanted.items():
-        path = target / doc
-        try:
-            if path.read_bytes() == content:
-                continue
-        except OSError:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(content)
-        os.replace(tmp, path)
-        written += 1
+    written = sum(write_file(target / doc, content) for doc, content in wanted.items())
     for path in sorted(target.rglob("*"), reverse=True):
         rel = path.relative_to(target).as_posix()
         if path.is_file() and rel not in wanted:
@@ -133,6 +142,19 @@ def write_tree(target: Path, generated: dict[str, str], handwritten: dict[str, P
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
     return written
+
+
+def write_file(path: Path, content: bytes) -> bool:
+    """Write the file unless it already holds exactly this; readers never see half a file."""
+    try:
+        if path.read_bytes() == content:
+            return False
+    except OSError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+    return True
 
 
 def _collisions(generated: dict[str, str], handwritten: dict[str, Path]) -> list[Diagnostic]:
@@ -268,7 +290,8 @@ def prepare_docs(settings: Settings, cache: RenderCache | None = None) -> tuple[
     checked = validate(settings.kb_dir, as_of=settings.as_of)
     if checked.failed(strict=settings.strict):
         return checked, None
-    generated, problems = render_pages(checked.value, settings, cache=cache)
+    with quiet_gc():  # many small objects, no garbage cycles: see cache.quiet_gc
+        generated, problems = render_pages(checked.value, settings, cache=cache)
     handwritten = _handwritten_files(handwritten_dir(find_config(settings)))
     problems += _collisions(generated, handwritten)
     result = Result(checked.value, sorted_diagnostics(checked.diagnostics + problems))

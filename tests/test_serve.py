@@ -9,7 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from conftest import make_kb, valid_review
+from conftest import make_kb, to_yaml, valid_review
 
 
 def free_port() -> int:
@@ -48,6 +48,11 @@ def test_editing_a_record_refreshes_its_page(tmp_path: Path) -> None:
         record = kb / "reviews" / "INC-2025-001.yaml"
         record.write_text(record.read_text().replace("Before the edit", "After the edit"))
         assert wait_for(url, "After the edit"), "the page did not refresh after the record changed"
+        # The review page goes out first; the lists quoting the record follow.
+        assert wait_for(f"http://127.0.0.1:{port}/incidents/", "After the edit"), "the incidents list kept the old title"
+        (kb / "reviews" / "INC-2025-002.yaml").write_text(to_yaml(valid_review("INC-2025-002", title="A new record")))
+        assert wait_for(f"http://127.0.0.1:{port}/incidents/INC-2025-002/", "A new record"), "a new record got no page"
+        assert wait_for(f"http://127.0.0.1:{port}/incidents/", "A new record"), "the incidents list missed a new record"
         # A broken edit keeps the last good page and reports the finding.
         record.write_text(record.read_text().replace("severity: P2", "severity: P9"))
         time.sleep(2)
@@ -56,3 +61,4 @@ def test_editing_a_record_refreshes_its_page(tmp_path: Path) -> None:
         server.terminate()
         output = server.communicate(timeout=20)[0]
     assert "[schema]" in output and "Traceback" not in output
+    assert "Error building page" not in output and "error happened during the rebuild" not in output
