@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import importlib.util
 import json
@@ -183,6 +184,17 @@ def test_search_index_covers_the_review_pages_only(built: Path) -> None:
     for page in ("incidents/", "lessons/", "controls/", "search/"):  # they quote reviews, or are the search
         assert "data-pagefind-body" not in (built / page / "index.html").read_text(), page
     assert not (built / "search" / "search_index.json").exists(), "Material's search plugin is off"
+
+
+def test_search_offers_facets_of_the_review_pages(built: Path) -> None:
+    """Pagefind's filter files: severity, status, year, root cause and lesson kind of each review."""
+    facets = b"".join(gzip.decompress(path.read_bytes()) for path in (built / "pagefind" / "filter").iterdir())
+    for name in (b"severity", b"status", b"year", b"root cause", b"lesson kind"):
+        assert name in facets, name
+    review = valid_review()
+    assert review["severity"].encode() in facets and b"Unsafe configuration change" in facets
+    home = (built / "index.html").read_text()
+    assert '<form class="kb-home-search" role="search" action="search/">' in home
 
 
 def test_search_page_loads_pagefind_by_relative_urls(built: Path) -> None:
