@@ -109,12 +109,6 @@ def html_text(value: Any) -> Markup:
     return Markup(html.escape(reveal_bidi(" ".join(str(value).split())), quote=True))
 
 
-def facet_text(value: Any) -> Markup:
-    """A value for Pagefind's search facets (data-pagefind-filter): Pagefind's UI puts
-    facet values into its page as HTML, unescaped, so no markup character may reach it."""
-    return html_text(re.sub(r"[<>&\"'`]", "", str(value)))
-
-
 @jinja2.pass_context
 def _finalize(context: jinja2.runtime.Context, value: Any) -> Any:
     if isinstance(value, Markup):
@@ -170,7 +164,6 @@ class Renderer:
             md=jinja2.pass_context(lambda ctx, text: Markup(markdown_text(str(text), ctx.get("linker")))),
             cell=jinja2.pass_context(lambda ctx, value: Markup(inline_text(value, ctx.get("linker")))),
             h=html_text,
-            facet=facet_text,
             slug=slug,
             date=_date,
             day=lambda value: value.astimezone(dt.timezone.utc).date().isoformat(),

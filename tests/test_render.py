@@ -92,9 +92,3 @@ def test_relative_link() -> None:
     assert relative_link("incidents/INC-1.md", "root-causes/x.md") == "../root-causes/x.md"
     assert relative_link("index.md", "incidents/index.md#a") == "incidents/index.md#a"
 
-
-def test_facet_values_carry_no_markup_character() -> None:
-    """Pagefind's UI inserts facet values as HTML: a category title must not become a tag."""
-    from generator.render import facet_text
-
-    assert facet_text('Unsafe <img src=x onerror="alert(1)"> & `x`\n change') == "Unsafe img src=x onerror=alert(1) x change"

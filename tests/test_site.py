@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import importlib.util
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -70,6 +70,25 @@ def test_two_builds_are_byte_identical(tmp_path: Path, built: Path) -> None:
     again = tree_digest(tmp_path / "again")
     assert any(path.startswith("pagefind/index/") for path in again), "the search index is part of the comparison"
     assert again == tree_digest(built)
+
+
+def test_builds_in_processes_with_other_hash_seeds_are_byte_identical(tmp_path: Path) -> None:
+    """Set and dict orders of strings change with the hash seed of each process: nothing
+    that reaches the site may follow them (restricted ids, categories, controls ...)."""
+    reviews = two_reviews()
+    for n in range(3, 7):
+        reviews[f"INC-2025-00{n}"] = valid_review(f"INC-2025-00{n}", classification="TLP:RED")
+    reviews["INC-2025-002"]["related"] = ["INC-2025-001", "INC-2025-005", "INC-2025-003"]
+    kb = make_kb(tmp_path, reviews)
+    digests = []
+    for seed in ("1", "2", "3"):
+        site = tmp_path / f"site-{seed}"
+        done = subprocess.run([sys.executable, "-m", "generator", "build", "--kb", str(kb), "--site-dir", str(site),
+                               "--as-of", AS_OF], cwd=tmp_path, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed})
+        assert done.returncode == 0, done.stdout + done.stderr
+        digests.append(tree_digest(site))
+    assert digests[0] == digests[1] == digests[2]
 
 
 def test_nothing_is_written_on_errors(tmp_path: Path) -> None:
@@ -186,15 +205,9 @@ def test_search_index_covers_the_review_pages_only(built: Path) -> None:
     assert not (built / "search" / "search_index.json").exists(), "Material's search plugin is off"
 
 
-def test_search_offers_facets_of_the_review_pages(built: Path) -> None:
-    """Pagefind's filter files: severity, status, year, root cause and lesson kind of each review."""
-    facets = b"".join(gzip.decompress(path.read_bytes()) for path in (built / "pagefind" / "filter").iterdir())
-    for name in (b"severity", b"status", b"year", b"root cause", b"lesson kind"):
-        assert name in facets, name
-    review = valid_review()
-    assert review["severity"].encode() in facets and b"Unsafe configuration change" in facets
+def test_home_page_has_a_search_box_opening_the_search_page(built: Path) -> None:
     home = (built / "index.html").read_text()
-    assert '<form class="kb-home-search" role="search" action="search/">' in home
+    assert '<form class="kb-home-search" role="search" action="search/">' in home and 'name="q"' in home
 
 
 def test_search_page_loads_pagefind_by_relative_urls(built: Path) -> None:
