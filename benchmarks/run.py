@@ -9,7 +9,7 @@ and every step runs as its own process, as a user would run it:
 - `kb validate` cold (no cache), warm (nothing changed) and warm after one record changed;
 - `kb build`, and the plain `mkdocs build` of the very Markdown that kb generated;
 - `kb serve`: seconds from saving an edited record to the served page showing the edit;
-- `kb search` (when the command exists): one query;
+- `kb search` (when the command exists): one query, cold, warm and after one record changed;
 - the site's size, its Pagefind search index (of which a reader downloads only the
   chunks a query needs), the time Pagefind takes to index the site (part of `kb build`),
   and the peak memory (largest resident set) of each step.
@@ -267,8 +267,10 @@ def measure(size: int, work: Path, *, serve: bool = True, browser: bool = False)
         query = _kb("search", "--kb", str(kb_dir), SEARCH_QUERY)
         steps["search"] = _isolated(query, cwd=work)
         steps["search_warm"] = _isolated(query, cwd=work)
+        _edit_one(kb_dir)  # the index then updates that review's rows only
+        steps["search_edit"] = _isolated(query, cwd=work)
     else:
-        steps["search"] = steps["search_warm"] = Step(note="no kb search command yet")
+        steps["search"] = steps["search_warm"] = steps["search_edit"] = Step(note="no kb search command yet")
     return result
 
 
@@ -285,6 +287,7 @@ ROWS = [
     ("serve_edit", "`kb serve`: save one record until its page shows the edit", "mkdocs"),
     ("search", f"`kb search {SEARCH_QUERY}`, first (builds its index)", "floor"),
     ("search_warm", f"`kb search {SEARCH_QUERY}`, again", "floor"),
+    ("search_edit", f"`kb search {SEARCH_QUERY}`, one record changed", "floor"),
 ]
 
 

@@ -9,10 +9,27 @@ counts more than the same word in the timeline; equal scores go to the newest re
 row's length, which here is the piece's own length.)
 
 The index is a file in a git-ignored cache folder of the current directory, named after
-the KB's absolute path. It is rebuilt, into a temporary file renamed into place, when
-any KB file was added, removed or changed; where it cannot be written (a read-only
-folder, or the current directory inside the KB, which is never written to) it is built
-in memory for the one search.
+the KB's absolute path. Beside the rows it keeps a manifest of the KB's files (each
+record, taxonomy.yaml, controls.yaml): their stat (size, times, inode) and a hash of
+their bytes. A search first stats the files and compares one digest of that listing with
+the stored one: when nothing changed no file is read, and neither YAML, the schemas nor
+the checks are imported. Otherwise only the files whose stat changed are hashed; when a hash
+differs the KB is loaded (validated, and viewed as the internal audience) and only the
+rows of the reviews whose file hash changed, that appeared, or that left the published
+set are replaced, in one SQLite transaction (readers never see half of it).
+
+A review's rows depend on its own file alone: its text, its TLP label, and whether it
+passes the schema (a record with schema errors is left out); they are keyed by file, not by
+id (two files may claim one id, an error, and both are searched). What depends on the whole KB
+is stored anew on every refresh: the number of errors, the category and control ids. The
+day does not enter the index (the as-of date only judges overdue actions, a warning). A
+changed taxonomy.yaml or controls.yaml, another index format, tool or SQLite version, or
+a change to most of the records rebuilds the whole index, into a temporary file renamed
+into place. A file modified within RACY_NS of the stat that recorded it is hashed again
+next time (a second edit in the same clock tick could keep its stat), as git does for
+"racily clean" files. Where the index cannot be written (a read-only folder, or the
+current directory inside the KB, which is never written to) it is built in memory for
+the one search.
 """
 
 from __future__ import annotations
@@ -20,23 +37,35 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import gc
 import hashlib
 import json
 import os
 import re
 import sqlite3
+import stat
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
-from generator.index import KnowledgeBase
-from generator.model import Review
+from generator import __version__
 from generator.show import printable
-from generator.rules import suggest  # the same "did you mean" as validate's findings
+
+if TYPE_CHECKING:  # imported where used: a search of an unchanged KB needs neither YAML nor the checks
+    from generator.index import KnowledgeBase
+    from generator.model import Review
 
 CACHE_DIR = Path(".kb-cache")
-INDEX_VERSION = "3"  # bump when the tables change: older index files are then rebuilt
+INDEX_VERSION = "4"  # bump when the tables change: older index files are then rebuilt
 MAX_TERMS = 64  # a query is words, not a document: more would only slow the engine down
+CATALOGS = ("taxonomy.yaml", "controls.yaml")
+"""The KB files every review's checks depend on: a change to one rebuilds the index."""
+RECORD_SUFFIXES = (".yaml", ".yml")  # the files of reviews/ that load.discover_reviews reads
+RACY_NS = 2_000_000_000
+"""A file modified this close to the stat that recorded it is hashed again at the next search."""
+REBUILD_MIN = 100
+"""More changed records than this, and than half the files, rebuild the index instead of updating it."""
 
 
 @dataclass(frozen=True)
@@ -146,54 +175,188 @@ def _pieces(review: Review) -> Iterator[tuple[str, str, str, str]]:
 _COLUMNS = {f.name: i for i, f in enumerate(FIELDS)}
 
 
-def _fill(db: sqlite3.Connection, loaded: Loaded, signature: str) -> None:
-    db.executescript(f"""
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-        CREATE TABLE reviews (rowid INTEGER PRIMARY KEY, id TEXT UNIQUE, title TEXT, severity TEXT, day TEXT);
-        CREATE TABLE facets (review INTEGER, facet TEXT, value TEXT);
-        CREATE INDEX facets_by_value ON facets (facet, value, review);
-        CREATE TABLE piece (rowid INTEGER PRIMARY KEY, review INTEGER, field TEXT, item TEXT, kind TEXT);
-        CREATE VIRTUAL TABLE pieces USING fts5({', '.join(f.column for f in FIELDS)}, tokenize = 'porter unicode61');
-    """)
-    kb = loaded.kb
+_TABLES = f"""
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+    CREATE TABLE files (name TEXT PRIMARY KEY, mode INTEGER, size INTEGER, mtime_ns INTEGER, ctime_ns INTEGER,
+                        ino INTEGER, digest TEXT);
+    CREATE TABLE reviews (rowid INTEGER PRIMARY KEY, file TEXT UNIQUE, digest TEXT, id TEXT, title TEXT,
+                          severity TEXT, day TEXT);
+    CREATE TABLE facets (review INTEGER, facet TEXT, value TEXT);
+    CREATE INDEX facets_by_value ON facets (facet, value, review);
+    CREATE INDEX facets_by_review ON facets (review);
+    CREATE TABLE piece (rowid INTEGER PRIMARY KEY, review INTEGER, field TEXT, item TEXT, kind TEXT);
+    CREATE INDEX piece_by_review ON piece (review);
+    CREATE VIRTUAL TABLE pieces USING fts5({', '.join(f.column for f in FIELDS)}, tokenize = 'porter unicode61');
+"""
+
+
+def _published(loaded: Loaded) -> list[tuple[str, Review]]:
+    """(file in the KB, review) of every review the search may show, in id order."""
+    return [(f"reviews/{review.source.name}", review) for review in loaded.kb.reviews]
+
+
+def _insert(db: sqlite3.Connection, reviews: list[tuple[str, str, Review]]) -> None:
+    """Add the rows of reviews given as (file in the KB, hash of its bytes, review)."""
+    number = db.execute("SELECT coalesce(max(rowid), 0) FROM reviews").fetchone()[0]
+    piece = db.execute("SELECT coalesce(max(rowid), 0) FROM piece").fetchone()[0]
+    heads: list[tuple] = []
+    facets: list[tuple[int, str, str]] = []
     rows: list[tuple[int, int, str, str, str]] = []
     texts: list[tuple] = []
-    for number, review in enumerate(kb.reviews, start=1):
-        db.execute("INSERT INTO reviews VALUES (?, ?, ?, ?, ?)",
-                   (number, review.id, printable(review.title), review.severity, review.review_date.isoformat()))
-        db.executemany("INSERT INTO facets VALUES (?, ?, ?)",
-                       [(number, "category", c) for c in review.root_cause.categories]
-                       + [(number, "control", c) for c in review.controls])
+    for file, digest, review in reviews:
+        number += 1
+        heads.append((number, file, digest, review.id, printable(review.title), review.severity,
+                      review.review_date.isoformat()))
+        facets += [(number, "category", c) for c in review.root_cause.categories]
+        facets += [(number, "control", c) for c in review.controls]
         for field, item, kind, text in _pieces(review):
-            rows.append((len(rows) + 1, number, field, item, kind))
+            piece += 1
+            rows.append((piece, number, field, item, kind))
             columns: list[str | None] = [None] * len(FIELDS)
             columns[_COLUMNS[field]] = printable(text)  # excerpts go to terminals: no control characters
-            texts.append((len(rows), *columns))
+            texts.append((piece, *columns))
+    db.executemany("INSERT INTO reviews VALUES (?, ?, ?, ?, ?, ?, ?)", heads)
+    db.executemany("INSERT INTO facets VALUES (?, ?, ?)", facets)
     db.executemany("INSERT INTO piece VALUES (?, ?, ?, ?, ?)", rows)
     db.executemany(f"INSERT INTO pieces (rowid, {', '.join(f.column for f in FIELDS)}) VALUES (?{', ?' * len(FIELDS)})",
                    texts)
-    facts = {"signature": signature, "errors": str(loaded.errors),
-             "categories": json.dumps(sorted(kb.categories)), "controls": json.dumps(sorted(kb.controls))}
-    db.executemany("INSERT INTO meta VALUES (?, ?)", facts.items())
+
+
+def _delete(db: sqlite3.Connection, numbers: list[int]) -> None:
+    """Remove every row of the reviews with these rowids."""
+    for statement in ("DELETE FROM pieces WHERE rowid IN (SELECT rowid FROM piece WHERE review = ?)",
+                      "DELETE FROM piece WHERE review = ?", "DELETE FROM facets WHERE review = ?",
+                      "DELETE FROM reviews WHERE rowid = ?"):
+        db.executemany(statement, [(number,) for number in numbers])
+
+
+def _remember_kb(db: sqlite3.Connection, loaded: Loaded) -> None:
+    """Store the facts that depend on the whole KB."""
+    kb = loaded.kb
+    facts = {"errors": str(loaded.errors), "categories": json.dumps(sorted(kb.categories)),
+             "controls": json.dumps(sorted(kb.controls))}
+    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", facts.items())
+
+
+def _fill(db: sqlite3.Connection, loaded: Loaded, digests: dict[str, str] | None = None) -> None:
+    """Create the tables of an empty database and index every published review (digests: file -> hash)."""
+    db.executescript(_TABLES)
+    _insert(db, [(file, (digests or {}).get(file, ""), review) for file, review in _published(loaded)])
+    _remember_kb(db, loaded)
     db.commit()
 
 
-def kb_signature(kb_dir: Path) -> str:
-    """Changes whenever a KB file is added, removed or edited (or the index format changes)."""
-    digest = hashlib.sha256(f"{INDEX_VERSION}\0{sqlite3.sqlite_version}\0{kb_dir.resolve()}\n".encode())
-    files = [kb_dir / "taxonomy.yaml", kb_dir / "controls.yaml"]
-    reviews = kb_dir / "reviews"
-    if reviews.is_dir():
-        files += sorted(reviews.iterdir())
-    for path in files:
+def _update(db: sqlite3.Connection, loaded: Loaded, digests: dict[str, str]) -> None:
+    """Replace the rows of the reviews whose file changed, appeared or left the published set."""
+    wanted = {file: (digests.get(file, ""), review) for file, review in _published(loaded)}
+    stale, kept = [], set()
+    for number, file, digest in db.execute("SELECT rowid, file, digest FROM reviews").fetchall():
+        if file in wanted and wanted[file][0] == digest and digest:
+            kept.add(file)
+        else:
+            stale.append(number)
+    _delete(db, stale)
+    _insert(db, [(file, digest, review) for file, (digest, review) in wanted.items() if file not in kept])
+    _remember_kb(db, loaded)
+
+
+# -- what the index was built from ----------------------------------------------------------
+
+Stat = tuple[int, int, int, int, int]  # mode, size, mtime_ns, ctime_ns, inode
+
+
+@dataclass(frozen=True)
+class Scan:
+    """The KB's files as they are now: name in the KB -> stat (None: missing, or a broken link)."""
+
+    files: dict[str, Stat | None]
+    taken_ns: int
+
+    @functools.cached_property
+    def listing(self) -> str:
+        """One digest of every name and stat: equal to the stored one, nothing changed."""
+        lines = sorted(f"{name}\0{info}" for name, info in self.files.items())
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+    def racy(self) -> list[str]:
+        """The files modified so close to this scan that a later edit could keep their stat."""
+        return sorted(name for name, info in self.files.items()
+                      if info is not None and info[2] >= self.taken_ns - RACY_NS)
+
+
+def _stat(info: os.stat_result) -> Stat:
+    return (info.st_mode, info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+
+
+def scan(kb_dir: Path) -> Scan:
+    """Stat the catalogs and the record files of a KB (links followed: an edit of the target counts)."""
+    taken = time.time_ns()
+    files: dict[str, Stat | None] = {}
+    for name in CATALOGS:
         try:
-            info = path.stat()
+            files[name] = _stat(os.stat(kb_dir / name))
         except OSError:
-            continue
-        # ctime too: an edit that keeps the size within one mtime tick still moves it.
-        digest.update(f"{path.name}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0{info.st_ino}\0{info.st_size}\n".encode())
+            files[name] = None
+    with contextlib.suppress(OSError):  # no reviews/ folder: no records
+        with os.scandir(kb_dir / "reviews") as entries:
+            for entry in entries:
+                if entry.name.endswith(RECORD_SUFFIXES):
+                    try:
+                        files[f"reviews/{entry.name}"] = _stat(entry.stat())
+                    except OSError:
+                        files[f"reviews/{entry.name}"] = None
+    return Scan(files, taken)
+
+
+def _digest(path: Path, info: Stat | None) -> str:
+    """A hash of a file's bytes; what is not a regular file is named by its stat, never opened (a FIFO would block)."""
+    if info is None or not stat.S_ISREG(info[0]):
+        return f"not a file: {info}"
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for block in iter(functools.partial(handle.read, 1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return f"unreadable: {info}"
     return digest.hexdigest()
 
+
+def _digests(kb_dir: Path, now: Scan, stored: dict[str, tuple[Stat | None, str]],
+             racy: Iterable[str] = ()) -> dict[str, str]:
+    """The hash of each file: the stored one while its stat is the stored one (and was not racy), else read."""
+    suspect = set(racy)
+    digests = {}
+    for name, info in now.files.items():
+        known = stored.get(name)
+        if known is not None and known[0] == info and name not in suspect:
+            digests[name] = known[1]
+        else:
+            digests[name] = _digest(kb_dir / name, info)
+    return digests
+
+
+def _format(kb_dir: Path) -> str:
+    """What else the rows depend on: the index's tables, the tool, SQLite (its tokenizer) and the KB."""
+    return f"{INDEX_VERSION}\0{__version__}\0{sqlite3.sqlite_version}\0{kb_dir.resolve()}"
+
+
+def _remember_files(db: sqlite3.Connection, kb_dir: Path, now: Scan, digests: dict[str, str]) -> None:
+    """Store the manifest the next search compares the KB with."""
+    facts = {"format": _format(kb_dir), "listing": now.listing, "racy": json.dumps(now.racy())}
+    db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", facts.items())
+    db.execute("DELETE FROM files")
+    db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [(name, *(info or (None,) * 5), digests[name]) for name, info in now.files.items()])
+
+
+def _manifest(db: sqlite3.Connection) -> dict[str, tuple[Stat | None, str]]:
+    """The stored manifest: name -> (stat, hash)."""
+    return {row[0]: (row[1:6] if row[1] is not None else None, row[6])
+            for row in db.execute("SELECT name, mode, size, mtime_ns, ctime_ns, ino, digest FROM files")}
+
+
+# -- the cache ------------------------------------------------------------------------------
 
 def index_path(kb_dir: Path, cache_dir: Path = CACHE_DIR) -> Path:
     key = hashlib.sha256(str(kb_dir.resolve()).encode()).hexdigest()[:16]
@@ -204,27 +367,72 @@ def _facts(db: sqlite3.Connection) -> dict[str, str]:
     return dict(db.execute("SELECT key, value FROM meta").fetchall())
 
 
-def _stored_signature(path: Path) -> str | None:
-    if not path.is_file():
-        return None
+@contextlib.contextmanager
+def _transaction(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction: all of it is seen, or none (a concurrent search waits for the lock)."""
+    db.execute("BEGIN IMMEDIATE")
     try:
-        with contextlib.closing(sqlite3.connect(path)) as db:
-            return _facts(db).get("signature")
-    except sqlite3.DatabaseError:  # a truncated or foreign file: rebuild it
-        return None
+        yield
+    except BaseException:
+        db.rollback()
+        raise
+    db.commit()
 
 
-def _write(path: Path, loaded: Loaded, signature: str) -> None:
+def _refresh(db: sqlite3.Connection, kb_dir: Path, now: Scan, load: Callable[[], Loaded]) -> bool:
+    """Bring a stored index up to date in place; False when it must be built afresh instead."""
+    facts = _facts(db)
+    if facts.get("format") != _format(kb_dir):
+        return False
+    racy = json.loads(facts.get("racy", "[]"))
+    if facts.get("listing") == now.listing and not racy:
+        return True  # the common case: no file read, nothing written
+    stored = _manifest(db)
+    digests = _digests(kb_dir, now, stored, racy)  # before loading: a later edit then shows at the next search
+    changed = {name for name in digests.keys() | stored.keys() if digests.get(name) != stored.get(name, (None, ""))[1]}
+    if changed & set(CATALOGS) or len(changed) > max(REBUILD_MIN, len(digests) // 2):
+        return False
+    if not changed and facts.get("listing") == now.listing and now.racy() == racy:
+        return True  # the same files, still racy: nothing new to store
+    with _transaction(db):
+        if changed:
+            _update(db, load(), digests)
+        _remember_files(db, kb_dir, now, digests)
+    return True
+
+
+def _write(path: Path, kb_dir: Path, now: Scan, load: Callable[[], Loaded]) -> None:
     """Build the index into a temporary file and rename it into place (readers never see half of it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     try:
+        digests = _digests(kb_dir, now, {})  # before loading: a later edit then shows at the next search
         with contextlib.closing(sqlite3.connect(tmp)) as db:
-            _fill(db, loaded, signature)
+            _fill(db, load(), digests)
+            _remember_files(db, kb_dir, now, digests)
+            db.commit()
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _cached(path: Path, kb_dir: Path, load: Callable[[], Loaded]) -> sqlite3.Connection:
+    """The stored index of a KB, updated or rebuilt first when the KB changed."""
+    now = scan(kb_dir)
+    if path.is_file():
+        db = sqlite3.connect(path)
+        try:
+            if _refresh(db, kb_dir, now, load):
+                return db
+        except sqlite3.OperationalError:  # locked, or read-only: the caller searches from memory
+            db.close()
+            raise
+        except sqlite3.DatabaseError:  # a truncated or foreign file: build it again
+            pass
+        db.close()
+    _write(path, kb_dir, now, load)
+    return sqlite3.connect(path)
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -239,25 +447,31 @@ def _open(db: sqlite3.Connection) -> Index:
 
 @contextlib.contextmanager
 def open_index(kb_dir: Path, load: Callable[[], Loaded], *, cache_dir: Path = CACHE_DIR) -> Iterator[Index]:
-    """The search index of a KB, rebuilt first when any of its files changed.
+    """The search index of a KB, brought up to date first when any of its files changed.
 
-    `load` builds the published KnowledgeBase only when a rebuild is needed, so a search
-    on an unchanged KB does not even parse the records.
+    `load` builds the published KnowledgeBase only when some file's content changed, so a
+    search on an unchanged KB does not even parse the records.
     """
-    signature = kb_signature(kb_dir)
-    path = index_path(kb_dir, cache_dir)
     load = functools.cache(load)  # read at most once, even when caching fails half-way
     db: sqlite3.Connection | None = None
-    if not _inside(cache_dir.resolve(), kb_dir.resolve()):  # never write into the KB
-        try:
-            if _stored_signature(path) != signature:
-                _write(path, load(), signature)
-            db = sqlite3.connect(path)
-        except (OSError, sqlite3.Error):
-            db = None  # cannot be cached here (read-only folder, full disk): search from memory
-    if db is None:
-        db = sqlite3.connect(":memory:")
-        _fill(db, load(), signature)
+    # A loaded KB is millions of small acyclic objects: the collector would walk them all in
+    # vain (seconds at 10,000 reviews), as cache.quiet_gc explains. They are freed, by reference
+    # counting, before it runs again.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if not _inside(cache_dir.resolve(), kb_dir.resolve()):  # never write into the KB
+            try:
+                db = _cached(index_path(kb_dir, cache_dir), kb_dir, load)
+            except (OSError, sqlite3.Error):
+                db = None  # cannot be cached here (read-only folder, full disk): search from memory
+        if db is None:
+            db = sqlite3.connect(":memory:")
+            _fill(db, load())
+        load.cache_clear()
+    finally:
+        if collecting:
+            gc.enable()
     try:
         yield _open(db)
     finally:
@@ -284,10 +498,12 @@ def match_expression(query: str, *, any_term: bool = False) -> str:
 
 
 def _check_filters(index: Index, filters: Filters) -> None:
-    if filters.category and filters.category not in index.categories:
-        raise SearchError(f"unknown category {filters.category!r}; {suggest(filters.category, index.categories)}")
-    if filters.control and filters.control not in index.controls:
-        raise SearchError(f"unknown control {filters.control!r}; {suggest(filters.control, index.controls)}")
+    for what, value, known in (("category", filters.category, index.categories),
+                               ("control", filters.control, index.controls)):
+        if value and value not in known:
+            from generator.rules import suggest  # validate's "did you mean"; loaded only for this message
+
+            raise SearchError(f"unknown {what} {value!r}; {suggest(value, known)}")
 
 
 def _where(filters: Filters) -> tuple[list[str], list[object]]:
@@ -314,11 +530,12 @@ def _ranked(db: sqlite3.Connection, expression: str, filters: Filters, limit: in
         conditions.append("p.field = 'lesson' AND p.kind = ?")
         params.append(filters.kind)
     weights = ", ".join(str(f.weight) for f in FIELDS)
+    # r.file breaks a tie between two files that claim one id: the order never depends on rowids across reviews.
     return db.execute(
         f"SELECT pieces.rowid, r.id, r.title, p.field, p.item, -bm25(pieces, {weights}) AS score "
         "FROM pieces JOIN piece p ON p.rowid = pieces.rowid JOIN reviews r ON r.rowid = p.review "
         f"WHERE pieces MATCH ? {''.join(' AND ' + c for c in conditions)} "
-        "ORDER BY round(score, 9) DESC, r.day DESC, r.id DESC, pieces.rowid LIMIT ?",
+        "ORDER BY round(score, 9) DESC, r.day DESC, r.id DESC, r.file DESC, pieces.rowid LIMIT ?",
         (expression, *params, limit)).fetchall()
 
 
