@@ -63,6 +63,12 @@ def on_env(env: Any, *, config: Any, files: Any) -> Any:
     return env
 
 
+def on_pre_build(*, config: Any) -> None:
+    from generator import preview
+
+    preview.build_started()
+
+
 def on_post_build(*, config: Any) -> None:
     from generator import preview
 

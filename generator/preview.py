@@ -1,15 +1,19 @@
 """`kb serve`: a live preview that regenerates pages when a record changes.
 
-A watcher thread polls the KB (and the hand-written pages) and rewrites the docs tree
-when something changed, re-rendering only the pages whose inputs changed (RenderCache); MkDocs' own server watches that tree, rebuilds only the pages
-whose files changed (dirty build) and reloads the browser. A record with errors keeps
-the last good pages on screen and prints its findings.
+A watcher thread polls the KB (and the hand-written pages) and, when something changed,
+rewrites the docs tree that MkDocs' live-reload server serves, re-rendering only the pages
+whose inputs changed (site.RenderCache). The edited record's page is written first and
+the server woken at once (through the hooks in mkdocs_hooks.py); the pages quoting the
+record follow when that rebuild has ended. MkDocs rebuilds only the pages whose files
+changed (dirty build) and reloads the browser. A record with errors keeps the last good
+pages on screen and prints its findings.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,8 @@ PREVIEW_DOCS = Path(".kb-cache") / "preview" / "docs"
 
 _live: list[Any] = []
 """MkDocs' live-reload server of this process, handed over by the on_serve hook (mkdocs_hooks)."""
+BUILD_WAIT_SECONDS = 30.0
+"""The longest a write waits for a rebuild to end (a rebuild that never reports is not waited for forever)."""
 
 
 def attach(server: Any) -> bool:
@@ -35,19 +41,55 @@ def attach(server: Any) -> bool:
     return hasattr(server, "_rebuild_cond") and hasattr(server, "_want_rebuild")
 
 
-_built = threading.Event()
-"""Set whenever MkDocs is not in the middle of a rebuild that show_first started."""
-BUILD_WAIT_SECONDS = 30.0
+def serving() -> bool:
+    """Whether MkDocs' live-reload server runs in this process (kb serve)."""
+    return bool(_live)
+
+
+class _Rebuilds:
+    """Whether a rebuild the preview asked for has yet to end.
+
+    MkDocs reads a page twice in a dirty build (its text, then whether it changed): a file
+    written in between breaks the build. So the preview writes only while no rebuild it
+    asked for is pending or running, and it is the only one to ask (MkDocs' own poll of the
+    docs tree is off, mkdocs_hooks.on_serve).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._wanted = self._started = 0.0
+
+    def wanted(self) -> None:
+        with self._lock:
+            self._wanted = time.monotonic()
+            self._idle.clear()
+
+    def started(self) -> None:
+        with self._lock:
+            self._started = time.monotonic()
+
+    def ended(self) -> None:
+        with self._lock:
+            if self._started >= self._wanted:  # the build that ended began after the last request
+                self._idle.set()
+
+    def wait(self) -> None:
+        self._idle.wait(timeout=BUILD_WAIT_SECONDS)
+
+
+_rebuilds = _Rebuilds()
+
+
+def build_started() -> None:
+    """Called by the on_pre_build hook."""
+    _rebuilds.started()
 
 
 def build_ended() -> None:
     """Called by the on_post_build and on_build_error hooks."""
-    _built.set()
-
-
-def serving() -> bool:
-    """Whether MkDocs' live-reload server runs in this process (kb serve)."""
-    return bool(_live)
+    _rebuilds.ended()
 
 
 class _TemplateCache(jinja2.BytecodeCache):
@@ -72,12 +114,12 @@ def template_cache() -> jinja2.BytecodeCache:
 
 
 def _wake_mkdocs() -> None:
-    """Ask MkDocs to rebuild now instead of at its next poll of the docs tree (up to 0.5 s
-    later). This does what MkDocs' own file watcher does on a change; where a future MkDocs
-    has no such attributes, nothing happens and its poll still finds the change."""
+    """Ask MkDocs to rebuild now. This does what MkDocs' own file watcher does on a change
+    (the private attributes are checked by attach; without them MkDocs keeps polling)."""
     for server in _live:
         condition = getattr(server, "_rebuild_cond", None)
         if condition is not None and hasattr(server, "_want_rebuild"):
+            _rebuilds.wanted()
             with condition:
                 server._want_rebuild = True
                 condition.notify_all()
@@ -98,14 +140,11 @@ def _signature(folders: list[Path]) -> tuple:
 
 
 def _regenerate(settings: Settings, docs: Path, cache: RenderCache) -> bool:
-    _built.set()  # set again by show_first when it starts a rebuild of the edited pages
     result, tree = prepare_docs(settings, cache)
     if tree is not None:
-        # MkDocs reads a page twice in a dirty build (content, then whether it changed):
-        # a file written in between breaks the build, so the rest waits for it to end.
-        _built.wait(timeout=BUILD_WAIT_SECONDS)
+        _rebuilds.wait()
         tree.write(docs)
-    _wake_mkdocs()
+        _wake_mkdocs()
     if result.diagnostics:
         click.echo(as_text(result.diagnostics), err=True, nl=False)
     click.echo(summary(result.diagnostics, result.value.files), err=True)
@@ -122,7 +161,9 @@ def serve(settings: Settings, *, dev_addr: str) -> None:
     def show_first(files: dict[str, str]) -> None:
         # The edited record's page goes out first; MkDocs rebuilds it while the list
         # pages that quote the record are being re-rendered.
-        _built.clear()
+        if not serving():  # the first generation, before the server runs, writes all at once
+            return
+        _rebuilds.wait()
         for doc, text in files.items():
             write_file(docs / doc, text.encode("utf-8"))
         _wake_mkdocs()

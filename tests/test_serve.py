@@ -62,3 +62,32 @@ def test_editing_a_record_refreshes_its_page(tmp_path: Path) -> None:
         output = server.communicate(timeout=20)[0]
     assert "[schema]" in output and "Traceback" not in output
     assert "Error building page" not in output and "error happened during the rebuild" not in output
+
+
+def test_a_write_waits_for_the_rebuild_it_asked_for_not_an_older_one() -> None:
+    """MkDocs breaks on a page written during its dirty build: the preview writes only
+    when the rebuild it last asked for has ended."""
+    from generator.preview import _Rebuilds
+
+    rebuilds = _Rebuilds()
+    assert rebuilds._idle.is_set(), "nothing asked for yet: writing may go ahead"
+    rebuilds.started()  # a build already running ...
+    time.sleep(0.01)
+    rebuilds.wanted()  # ... when the preview asks for another
+    rebuilds.ended()
+    assert not rebuilds._idle.is_set(), "the older build ended, the one asked for has not begun"
+    rebuilds.started()
+    rebuilds.ended()
+    assert rebuilds._idle.is_set()
+
+
+def test_mkdocs_keeps_polling_when_its_server_cannot_be_woken() -> None:
+    from generator import preview
+
+    class Server:  # a future MkDocs without the attributes the preview uses
+        pass
+
+    try:
+        assert preview.attach(Server()) is False
+    finally:
+        preview._live.clear()
