@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -178,20 +181,51 @@ def test_cached_pages_follow_catalog_edits_new_and_removed_reviews(tmp_path: Pat
     assert docs(kb, cache, audience="public") == docs(kb, audience="public")
 
 
-def test_pages_rendered_by_forked_workers_equal_a_serial_render(tmp_path: Path, small_pages: None,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator import cache, render
+FORK_CHECK = """
+import datetime as dt, json, sys
+from pathlib import Path
+from generator import cache, pages, render
+from generator.settings import Settings
+from generator.site import prepare_docs
 
+pages.REVIEWS_PER_PAGE, pages.ROWS_PER_PAGE, render.PARALLEL_MIN_PAGES = 3, 2, 1
+settings = Settings(kb_dir=Path(sys.argv[1]), as_of=dt.date(2025, 4, 1))
+cache.available_cores = lambda: 1
+serial = prepare_docs(settings)[1].generated
+pools = []
+real_pool = render.ProcessPoolExecutor
+render.ProcessPoolExecutor = lambda **kw: pools.append(kw) or real_pool(**kw)
+cache.available_cores = lambda: 2
+forked = prepare_docs(settings)[1].generated
+print(json.dumps({"pools": len(pools), "same": forked == serial, "pages": len(serial)}))
+"""
+
+
+def test_pages_rendered_by_forked_workers_equal_a_serial_render(tmp_path: Path) -> None:
+    """In a fresh process: the test process may run threads, where render_all rightly never forks."""
     kb = make_kb(tmp_path, {f"INC-2024-{n:03d}": review(n, related=[f"INC-2024-{n % COUNT + 1:03d}"])
                             for n in range(1, COUNT + 1)})
-    monkeypatch.setattr(cache, "available_cores", lambda: 1)
-    serial = docs(kb)
-    pools = []
-    real_pool = render.ProcessPoolExecutor
-    monkeypatch.setattr(render, "ProcessPoolExecutor", lambda **kw: pools.append(kw) or real_pool(**kw))
+    done = subprocess.run([sys.executable, "-c", FORK_CHECK, str(kb)], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    outcome = json.loads(done.stdout)
+    assert outcome["pools"] == 1, "the pages were not rendered by workers"
+    assert outcome["same"] and outcome["pages"] > 20
+
+
+def test_render_all_stays_serial_beside_other_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kb serve renders in a watcher thread beside MkDocs' server: forking there is unsafe."""
+    import threading
+
+    from generator import cache, render
+
     monkeypatch.setattr(cache, "available_cores", lambda: 2)
     monkeypatch.setattr(render, "PARALLEL_MIN_PAGES", 1)
-    if render.threading.active_count() > 1:
-        pytest.skip("another thread runs in this test process: render_all rightly does not fork here")
-    assert docs(kb) == serial
-    assert pools, "the pages were not rendered by workers"
+    monkeypatch.setattr(render, "ProcessPoolExecutor", lambda **kw: pytest.fail("forked beside another thread"))
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert render.render_all([("restricted.md.j2", {"rid": "INC-1", "restricted_note": "n"}, "x.md")] * 2) != []
+    finally:
+        stop.set()
+        other.join()
