@@ -238,14 +238,13 @@ _SHARED: tuple[list[tuple[str, dict[str, Any], str]], Path | None, dict[str, Any
 
 
 def render_all(jobs: list[tuple[str, dict[str, Any], str]], *, override_dir: Path | None = None,
-               globals_: dict[str, Any] | None = None, renderer: Renderer | None = None) -> list[str]:
+               globals_: dict[str, Any] | None = None) -> list[str]:
     """Render many (template, context, docs path) jobs; the texts in job order.
 
     On a machine with several cores the pages are split among forked workers, which share
     the parent's memory: the contexts (the whole KB) are never pickled, only the texts
     come back. Fork is used only where it is safe, in a process with no other thread
-    (kb build; kb serve renders in its own thread and renders serially). A renderer
-    passed in serves the serial case (kb serve keeps one: its templates stay compiled).
+    (kb build; kb serve renders its few changed pages in its own thread, site.RenderCache).
     """
     global _SHARED
     from generator.cache import available_cores
@@ -253,7 +252,7 @@ def render_all(jobs: list[tuple[str, dict[str, Any], str]], *, override_dir: Pat
     workers = min(available_cores(), 8)
     if (len(jobs) < PARALLEL_MIN_PAGES or workers < 2 or threading.active_count() > 1
             or "fork" not in multiprocessing.get_all_start_methods()):
-        renderer = renderer or Renderer(override_dir=override_dir, globals_=globals_)
+        renderer = Renderer(override_dir=override_dir, globals_=globals_)
         return [renderer.render(template, context, here=here) for template, context, here in jobs]
     _SHARED = (jobs, override_dir, globals_ or {})
     try:

@@ -20,15 +20,15 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 from generator import audience
 from generator.diagnostics import Diagnostic, Result, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
 from generator.fingerprint import Fingerprints
 from generator.index import KnowledgeBase, validate
-from generator.pages import front_matter, plan
-from generator.render import TEMPLATES, Renderer, render_all
+from generator.pages import PageSpec, front_matter, plan
+from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, render_all
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
 
@@ -77,6 +77,42 @@ class RenderCache:
         self.renderer: Renderer | None = None  # kept, so templates are compiled once
         self.first = first
 
+    def render(self, pages: list[PageSpec], settings: Settings, *, override_dir: Path | None,
+               helpers: dict[str, Any]) -> list[str]:
+        """The text of every page (front matter apart), rendering only those whose
+        fingerprint changed: the review pages first, then the rest."""
+        if self.renderer is None:
+            self.renderer = Renderer(override_dir=override_dir, globals_=helpers)
+        options = {"override_dir": override_dir, "globals_": helpers}
+        fingerprints = Fingerprints()
+        fresh: dict[str, tuple[str, str]] = {}
+        reviews = self._update([page for page in pages if page.source_is_review], fingerprints, fresh, options)
+        if reviews and self.first is not None:
+            self.first({page.doc: front_matter(page, settings) + fresh[page.doc][1] for page in reviews})
+        others = self._update([page for page in pages if not page.source_is_review], fingerprints, fresh, options)
+        self.pages, self.rendered = fresh, len(reviews) + len(others)
+        return [fresh[page.doc][1] for page in pages]
+
+    def _update(self, pages: list[PageSpec], fingerprints: Fingerprints, fresh: dict[str, tuple[str, str]],
+                options: dict[str, Any]) -> list[PageSpec]:
+        """Put these pages into `fresh`, rendering the stale ones; returns those."""
+        assert self.renderer is not None
+        stale, keys = [], {}
+        for page in pages:
+            keys[page.doc] = fingerprints.page(page.template, page.doc, page.context)
+            previous = self.pages.get(page.doc)
+            if previous is not None and previous[0] == keys[page.doc]:
+                fresh[page.doc] = previous
+            else:
+                stale.append(page)
+        jobs = [(page.template, page.context, page.doc) for page in stale]
+        # The first pass renders everything, on every core where it may; after an edit, a
+        # few pages, with the templates compiled already.
+        texts = render_all(jobs, **options) if len(jobs) >= PARALLEL_MIN_PAGES else [
+            self.renderer.render(template, context, here=here) for template, context, here in jobs]
+        fresh.update((page.doc, (keys[page.doc], text)) for page, text in zip(stale, texts))
+        return stale
+
 
 def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | None = None,
                  cache: RenderCache | None = None) -> tuple[dict[str, str], list[Diagnostic]]:
@@ -85,30 +121,13 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     pages, problems = plan(view, settings)
     if problems:
         return {}, problems
-    chart_helpers = {"bar_chart": bar_chart, "column_chart": column_chart}
-    if cache is not None and cache.renderer is None:
-        cache.renderer = Renderer(override_dir=override_dir, globals_=chart_helpers)
-    fingerprints = Fingerprints() if cache is not None else None
-    previous = cache.pages if cache is not None else {}
-    groups = [pages]
-    if cache is not None and cache.first is not None:
-        groups = [[page for page in pages if page.source_is_review], [page for page in pages if not page.source_is_review]]
-    fresh: dict[str, tuple[str, str]] = {}
-    rendered = 0
-    for number, group in enumerate(groups):
-        keys = [fingerprints.page(page.template, page.doc, page.context) if fingerprints else "" for page in group]
-        stale = [page for page, key in zip(group, keys) if previous.get(page.doc, ("",))[0] != key or not key]
-        texts = dict(zip((page.doc for page in stale), render_all(
-            [(page.template, page.context, page.doc) for page in stale], override_dir=override_dir,
-            globals_=chart_helpers, renderer=cache.renderer if cache is not None else None)))
-        fresh.update((page.doc, (key, texts[page.doc] if page.doc in texts else previous[page.doc][1]))
-                     for page, key in zip(group, keys))
-        rendered += len(stale)
-        if number == 0 and len(groups) > 1 and stale and cache is not None and cache.first is not None:
-            cache.first({page.doc: front_matter(page, settings) + texts[page.doc] for page in stale})
-    if cache is not None:
-        cache.pages, cache.rendered = fresh, rendered
-    files = {page.doc: front_matter(page, settings) + fresh[page.doc][1] for page in pages}
+    helpers = {"bar_chart": bar_chart, "column_chart": column_chart}
+    if cache is not None:  # kb serve: few pages change, rendered in its watcher thread
+        texts = cache.render(pages, settings, override_dir=override_dir, helpers=helpers)
+    else:
+        texts = render_all([(page.template, page.context, page.doc) for page in pages],
+                           override_dir=override_dir, globals_=helpers)
+    files = {page.doc: front_matter(page, settings) + text for page, text in zip(pages, texts)}
     for asset in sorted(ASSETS.iterdir()):
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
     return files, []

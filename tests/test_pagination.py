@@ -145,7 +145,11 @@ def mention(data: dict) -> None:
 
 
 @pytest.mark.parametrize("change", [set_lesson, set_title, set_red, set_category, set_control, mention])
-def test_cached_pages_equal_a_fresh_render_after_an_edit(tmp_path: Path, small_pages: None, change) -> None:
+def test_cached_pages_equal_a_fresh_render_after_an_edit(tmp_path: Path, small_pages: None, change,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import site
+
+    monkeypatch.setattr(site, "PARALLEL_MIN_PAGES", 5)  # the first pass renders all pages through render_all
     reviews = {f"INC-2024-{n:03d}": review(n, related=[f"INC-2024-{n % COUNT + 1:03d}"]) for n in range(1, COUNT + 1)}
     kb = make_kb(tmp_path, reviews)
     cache = RenderCache()
