@@ -166,7 +166,7 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             **base, "pager": pager, "page_tlp": strictest(chunk),
             "training": [row for row in lessons if row.lesson.kind == "training"],
             "by_category": training.by_category(lessons), "since": cutoff,
-            "new": training.by_kind(fresh), "new_count": len(new_lessons)}))
+            "new": training.by_category_and_kind(fresh, kb), "new_count": len(new_lessons)}))
     for review in kb.reviews:
         related = kb.related_both_ways(review)
         pages.append(PageSpec(doc_for(review.url), "review.md.j2", boost=2.0, context={

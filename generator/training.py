@@ -78,10 +78,15 @@ def lessons_since(kb: KnowledgeBase, since: dt.date) -> tuple[CategoryGroup, ...
     A review's lessons sit under each of its categories, newest review first. `kb` is the
     view of the KB the reader may see (audience.view): nothing else is grouped.
     """
+    return by_category_and_kind(new_since(kb, since), kb)
+
+
+def by_category_and_kind(rows: list[LessonRow], kb: KnowledgeBase) -> tuple[CategoryGroup, ...]:
+    """Lessons under each root-cause category of their review (sorted by id), then by kind."""
     groups = []
-    for category, rows in by_category(new_since(kb, since)):
+    for category, in_category in by_category(rows):
         known = kb.categories.get(category)
-        kinds = tuple(KindGroup(kind, tuple(items)) for kind, items in by_kind(rows) if items)
+        kinds = tuple(KindGroup(kind, tuple(items)) for kind, items in by_kind(in_category) if items)
         groups.append(CategoryGroup(category, known.title if known else category, f"root-causes/{category}/", kinds))
     return tuple(groups)
 

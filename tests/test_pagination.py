@@ -233,3 +233,31 @@ def test_render_all_stays_serial_beside_other_threads(monkeypatch: pytest.Monkey
     finally:
         stop.set()
         other.join()
+
+
+def test_training_page_groups_new_lessons_as_kb_training_does(tmp_path: Path) -> None:
+    """The trainer sees the same grouping on the site as from `kb training`: category, then kind."""
+    from generator import training
+    from generator.index import validate
+
+    reviews = {}
+    for n in range(1, 5):
+        data = review(n)
+        data["root_cause"]["categories"] = [["credential-compromise"], ["configuration-change", "credential-compromise"],
+                                            ["insufficient-monitoring"], ["configuration-change"]][n - 1]
+        data["lessons"].append({"id": "L9", "text": f"A tool lesson of review {n}.", "kind": "tool"})
+        reviews[data["id"]] = data
+    kb = make_kb(tmp_path, reviews)
+    since = dt.date(2024, 3, 2)
+    page = docs(kb, training_since=since)["training/index.md"]
+    new = page.split("## New since", 1)[1].split("\n## ", 1)[0]
+    shown = re.findall(r"^(###|####) (.+)$|^- \[(INC-\S+ L\d)\]", new, flags=re.M)
+    groups = training.lessons_since(validate(kb, as_of=AS_OF).value, since)
+    expected = []
+    for group in groups:
+        expected.append(("###", group.title))
+        for kind in group.kinds:
+            expected.append(("####", kind.kind.capitalize()))
+            expected += [("-", f"{row.review.id} {row.lesson.id}") for row in kind.lessons]
+    got = [("-", ref) if ref else (level, re.sub(r"^\[(.+)\]\(.+\)$", r"\1", text)) for level, text, ref in shown]
+    assert got == expected and len(groups) == 3
