@@ -317,13 +317,12 @@ def prepare_docs(settings: Settings, cache: RenderCache | None = None) -> tuple[
     return result, None if problems else DocsTree(generated, handwritten)
 
 
-def generate_docs(settings: Settings, target: Path, cache: RenderCache | None = None) -> Result[KnowledgeBase]:
-    """Validate and write the whole docs tree (generated + hand-written) into target.
-
-    Only files whose content changed are written, so a live preview rebuilds just the
-    pages an edit touched. Nothing is written when the KB has errors.
+def generate_docs(settings: Settings, target: Path) -> Result[KnowledgeBase]:
+    """Validate and write the whole docs tree (generated + hand-written) into target, as
+    `kb build` hands it to MkDocs (the benchmarks build it with plain MkDocs). Only files
+    whose content changed are written; nothing is written when the KB has errors.
     """
-    result, tree = prepare_docs(settings, cache)
+    result, tree = prepare_docs(settings)
     if tree is not None:
         tree.write(target)
     return result
