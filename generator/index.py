@@ -63,8 +63,8 @@ class KnowledgeBase:
         """Control ref -> refs of the superseded controls it replaces."""
         links: dict[str, list[str]] = defaultdict(list)
         for control in self.controls.values():
-            if control.replaced_by:
-                links[control.replaced_by].append(control.ref)
+            for target in control.replaced_by:
+                links[target].append(control.ref)
         return {k: tuple(sorted(v)) for k, v in links.items()}
 
     @cached_property
@@ -138,19 +138,70 @@ def _frameworks(record: SourceRecord | None, found: list[Diagnostic]) -> tuple[F
                                    "give each control its own id"))
                 continue
             control_slugs[slug(cid)] = cid
-            replaced_by = item.get("replaced_by") if isinstance(item.get("replaced_by"), str) else None
+            replaced_by = _refs(item.get("replaced_by"))
             controls.append(Control(fid, cid, str(item.get("title", cid)), replaced_by, record.path))
         frameworks.append(Framework(fid, str(fw.get("title", fid)), tuple(controls)))
     known = {c.ref for f in frameworks for c in f.controls}
     for f_index, fw in enumerate(items if isinstance(items, list) else []):
         for c_index, item in enumerate(fw.get("controls", []) if isinstance(fw, dict) and isinstance(fw.get("controls"), list) else []):
-            target = item.get("replaced_by") if isinstance(item, dict) else None
-            if isinstance(target, str) and target not in known:
-                found.append(error(record.path, *record.at_value(("frameworks", f_index, "controls", c_index, "replaced_by")),
-                                   "unknown-replacement",
-                                   f"frameworks[{f_index}].controls[{c_index}].replaced_by: no control {target!r} in the catalog",
-                                   "name the replacement as FRAMEWORK/CONTROL of a control defined in controls.yaml"))
+            targets = item.get("replaced_by") if isinstance(item, dict) else None
+            listed = isinstance(targets, list)
+            for t_index, target in enumerate(targets if listed else [targets]):
+                if isinstance(target, str) and target not in known:
+                    where = ("frameworks", f_index, "controls", c_index, "replaced_by") + ((t_index,) if listed else ())
+                    found.append(error(record.path, *record.at_value(where), "unknown-replacement",
+                                       f"{schema.dotted(where)}: no control {target!r} in the catalog",
+                                       "name the replacement as FRAMEWORK/CONTROL of a control defined in controls.yaml"))
+    found += _replacement_cycles(record, items, frameworks)
     return tuple(frameworks)
+
+
+def _refs(value: object) -> tuple[str, ...]:
+    """replaced_by as written: one FRAMEWORK/CONTROL or a list of them (v1.1)."""
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(dict.fromkeys(v for v in value if isinstance(v, str)))
+    return ()
+
+
+def _replacement_cycles(record: SourceRecord, items: object, frameworks: list[Framework]) -> list[Diagnostic]:
+    """An error on each control whose replaced_by chain comes back to itself, naming the cycle.
+
+    A cycle would make "the control that replaces this one" endless: evidence pages and
+    `kb evidence` follow these links, so the catalog must be a forest.
+    """
+    graph = {c.ref: c.replaced_by for f in frameworks for c in f.controls}
+    where: dict[str, tuple] = {}
+    for f_index, fw in enumerate(items if isinstance(items, list) else []):
+        for c_index, item in enumerate(fw.get("controls", []) if isinstance(fw, dict) and isinstance(fw.get("controls"), list) else []):
+            if isinstance(item, dict) and isinstance(fw.get("id"), str) and isinstance(item.get("id"), str):
+                where.setdefault(f"{fw['id']}/{item['id']}", ("frameworks", f_index, "controls", c_index, "replaced_by"))
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(ref: str, path: list[str]) -> None:
+        state[ref] = 1
+        path.append(ref)
+        for target in graph.get(ref, ()):
+            if state.get(target) == 1:
+                cycles.append(path[path.index(target):])
+            elif target in graph and target not in state:
+                visit(target, path)
+        path.pop()
+        state[ref] = 2
+
+    for ref in sorted(graph):
+        if ref not in state:
+            visit(ref, [])
+    found = []
+    for cycle in cycles:
+        shown = " -> ".join(cycle + [cycle[0]])
+        for ref in cycle:
+            found.append(error(record.path, *record.at_value(where[ref]), "replacement-cycle",
+                               f"{schema.dotted(where[ref])}: {ref} is part of a replaced_by cycle: {shown}",
+                               "a control is replaced by a newer one; remove the replaced_by that points back"))
+    return found
 
 
 # -- reviews ---------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class Control:
     framework: str
     id: str
     title: str
-    replaced_by: str | None
+    replaced_by: tuple[str, ...]  # empty for a current control; several when a newer version split it
     source: Path
 
     @property
@@ -74,11 +74,22 @@ class TimelineEntry:
 
 
 @dataclass(frozen=True)
+class Adoption:
+    """Procedure step 14: where a lesson was absorbed (v1.1 `adopted_in`)."""
+
+    kind: str  # training | procedure | runbook | control
+    ref: str
+    date: dt.date | None
+
+
+@dataclass(frozen=True)
 class Lesson:
     id: str
     text: str
     kind: str
     tags: tuple[str, ...]
+    critical: bool = False
+    adopted_in: tuple[Adoption, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -89,9 +100,10 @@ class Progress:
 
 @dataclass(frozen=True)
 class Effectiveness:
-    validated: bool
+    validated: bool  # False: the check was made and the fix did not work
     date: dt.date | None
     note: str | None
+    follow_up: tuple[str, ...] = ()  # actions of the same review that take over after a failed check
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,16 @@ class SecurityImprovement:
     description: str
     type: str
     status: str
+    owner: str | None = None
+    due: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class SecurityAssessment:
+    """Procedure step 9: the need for immediate improvements was assessed."""
+
+    date: dt.date | None
+    conclusion: str
 
 
 @dataclass(frozen=True)
@@ -169,6 +191,9 @@ class Approval:
     approver: str
     role: str
     date: dt.date
+    action_plan: str | None = None  # approved | approved-with-changes (procedure step 11)
+    resources: str | None = None
+    executive_briefing: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +220,7 @@ class Review:
     lessons: tuple[Lesson, ...]
     actions: tuple[Action, ...]
     security_improvements: tuple[SecurityImprovement, ...]
+    security_assessment: SecurityAssessment | None
     controls: tuple[str, ...]
     approval: Approval | None
     related: tuple[str, ...]
@@ -252,10 +278,26 @@ def _fault(node: dict) -> FaultNode:
                      children=tuple(_fault(child) for child in node.get("children", ())))
 
 
+def _lesson(item: dict) -> Lesson:
+    return Lesson(item["id"], item["text"], item["kind"], _tuple(item.get("tags")), bool(item.get("critical", False)),
+                  tuple(Adoption(a["kind"], a["ref"], _date(a.get("date"))) for a in item.get("adopted_in", ())))
+
+
+def _effectiveness(item: dict | None) -> Effectiveness | None:
+    if not item:
+        return None
+    return Effectiveness(item["validated"], _date(item.get("date")), item.get("note"), _tuple(item.get("follow_up")))
+
+
+def _approval(item: dict) -> Approval:
+    return Approval(item["approver"], item["role"], dates.parse_date(item["date"]), item.get("action_plan"),
+                    item.get("resources"), _date(item.get("executive_briefing")))
+
+
 def review_from_data(data: dict, source: Path) -> Review:
     """Build a Review from data that passed the review schema."""
     incident, meeting, impact, rc = data["incident"], data["review"], data["impact"], data["root_cause"]
-    approval = data.get("approval")
+    approval, assessment = data.get("approval"), data.get("security_assessment")
     return Review(
         id=data["id"],
         title=data["title"],
@@ -284,22 +326,24 @@ def review_from_data(data: dict, source: Path) -> Review:
             fishbone=tuple((group, tuple(causes)) for group, causes in (rc.get("fishbone") or {}).items()),
             fault_tree=_fault(rc["fault_tree"]) if rc.get("fault_tree") else None,
         ),
-        lessons=tuple(Lesson(l["id"], l["text"], l["kind"], _tuple(l.get("tags"))) for l in data["lessons"]),
+        lessons=tuple(_lesson(item) for item in data["lessons"]),
         actions=tuple(
             Action(
                 id=a["id"], title=a["title"], owner=a["owner"], due=dates.parse_date(a["due"]),
                 success_criteria=a["success_criteria"], status=a["status"], completed=_date(a.get("completed")),
                 lessons=_tuple(a.get("lessons")),
                 progress=tuple(Progress(dates.parse_date(p["date"]), p["note"]) for p in a.get("progress", ())),
-                effectiveness=(Effectiveness(a["effectiveness"]["validated"], _date(a["effectiveness"].get("date")),
-                                             a["effectiveness"].get("note")) if a.get("effectiveness") else None),
+                effectiveness=_effectiveness(a.get("effectiveness")),
             )
             for a in data["actions"]
         ),
-        security_improvements=tuple(SecurityImprovement(s["description"], s["type"], s["status"])
+        security_improvements=tuple(SecurityImprovement(s["description"], s["type"], s["status"], s.get("owner"),
+                                                        _date(s.get("due")))
                                     for s in data.get("security_improvements", ())),
+        security_assessment=(SecurityAssessment(_date(assessment.get("date")), assessment["conclusion"])
+                             if assessment else None),
         controls=_tuple(data.get("controls")),
-        approval=Approval(approval["approver"], approval["role"], dates.parse_date(approval["date"])) if approval else None,
+        approval=_approval(approval) if approval else None,
         related=_tuple(data.get("related")),
         source=source,
         raw=data,

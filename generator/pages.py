@@ -187,13 +187,13 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
                 category.source))
     for control in kb.controls.values():
         reviews = stats.newest_first(kb.reviews_by_control.get(control.ref, ()))
-        replacement = kb.controls.get(control.replaced_by) if control.replaced_by else None
+        replacements = [kb.controls[ref] for ref in control.replaced_by if ref in kb.controls]
         replaces = [kb.controls[ref] for ref in kb.replaces.get(control.ref, ())]
         for pager, chunk in paginate(control.url, reviews, REVIEWS_PER_PAGE):
             pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "control.md.j2", {
                 **base, "pager": pager, "control": control, "reviews": chunk, "page_tlp": strictest(chunk),
                 "lessons": training.lesson_rows(chunk), "actions": rows_of(chunk),
-                "replacement": replacement, "replaces": replaces}, control.source))
+                "replacements": replacements, "replaces": replaces}, control.source))
     return pages, _collisions(pages)
 
 

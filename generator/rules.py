@@ -26,7 +26,7 @@ class ControlInfo:
     """What the rules need to know of a cataloged control."""
 
     ref: str
-    replaced_by: str | None = None
+    replaced_by: tuple[str, ...] = ()
 
 
 @dataclass
@@ -124,9 +124,11 @@ def superseded_control(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagn
     for index, ref in _strings(record.data, "controls"):
         info = ctx.controls.get(ref)
         if info is not None and info.replaced_by:
+            replacements = " and ".join(info.replaced_by)
             yield warning(record.path, *record.at_value(("controls", index)), "superseded-control",
-                          f"controls[{index}]: {ref} is superseded by {info.replaced_by}",
-                          f"cite {info.replaced_by} instead")
+                          f"controls[{index}]: {ref} is superseded by {replacements}",
+                          f"cite {replacements} instead" if len(info.replaced_by) == 1
+                          else f"cite whichever of {', '.join(info.replaced_by)} applies (or both)")
 
 
 @rule("unknown-related")

@@ -143,6 +143,32 @@ def test_replaced_by_naming_no_control_is_an_error(tmp_path):
     assert findings(kb) == [("controls.yaml", "unknown-replacement", *locate(text, "ISO27001-2022/A.9.99"))]
 
 
+def test_replaced_by_may_be_a_list_and_each_entry_is_checked(tmp_path):
+    controls = copy.deepcopy(CONTROLS)
+    controls["frameworks"][1]["controls"][0]["replaced_by"] = ["ISO27001-2022/A.5.27", "ISO27001-2022/A.9.99"]
+    kb = make_kb(tmp_path, controls=controls)
+    text = (kb / "controls.yaml").read_text()
+    assert findings(kb) == [("controls.yaml", "unknown-replacement", *locate(text, "ISO27001-2022/A.9.99"))]
+    controls["frameworks"][1]["controls"][0]["replaced_by"] = ["ISO27001-2022/A.5.27", "SOC2/CC7.5"]
+    kb = make_kb(tmp_path / "two", controls=controls)
+    index = validate(kb, as_of=DAY).value
+    assert index.replaces == {"ISO27001-2022/A.5.27": ("ISO27001-2013/A.16.1.6",),
+                              "SOC2/CC7.5": ("ISO27001-2013/A.16.1.6",)}
+
+
+def test_a_replaced_by_cycle_is_an_error_on_each_control_of_it(tmp_path):
+    controls = copy.deepcopy(CONTROLS)
+    controls["frameworks"][0]["controls"][1]["replaced_by"] = "ISO27001-2013/A.16.1.6"  # and back again
+    kb = make_kb(tmp_path, controls=controls)
+    result = validate(kb, as_of=DAY)
+    cycle = [d for d in result.diagnostics if d.rule == "replacement-cycle"]
+    assert sorted(d.message.split(":")[0] for d in cycle) == [
+        "frameworks[0].controls[1].replaced_by", "frameworks[1].controls[0].replaced_by"]
+    assert all("ISO27001-2013/A.16.1.6 -> ISO27001-2022/A.5.27 -> ISO27001-2013/A.16.1.6" in d.message
+               for d in cycle)
+    assert {d.severity for d in cycle} == {Severity.ERROR}
+
+
 def test_category_defined_twice(tmp_path):
     taxonomy = copy.deepcopy(TAXONOMY)
     taxonomy["categories"].append({"id": "configuration-change", "title": "Again"})

@@ -17,7 +17,9 @@ def context(as_of: str = AS_OF) -> RuleContext:
         as_of=dt.date.fromisoformat(as_of),
         categories={"configuration-change", "credential-compromise"},
         controls={"ISO27001-2022/A.5.27": ControlInfo("ISO27001-2022/A.5.27"),
-                  "ISO27001-2013/A.16.1.6": ControlInfo("ISO27001-2013/A.16.1.6", "ISO27001-2022/A.5.27"),
+                  "ISO27001-2013/A.16.1.6": ControlInfo("ISO27001-2013/A.16.1.6", ("ISO27001-2022/A.5.27",)),
+                  "NIST-CSF-1.1/RS.IM-1": ControlInfo("NIST-CSF-1.1/RS.IM-1",
+                                                      ("NIST-CSF-2.0/ID.IM-03", "NIST-CSF-2.0/ID.IM-04")),
                   "SOC2/CC7.5": ControlInfo("SOC2/CC7.5")},
         review_ids={"INC-2025-001", "INC-2024-031"},
     )
@@ -63,7 +65,7 @@ def test_unknown_control_lists_known_ones():
     data = valid_review(controls=["NIST/XX.1"])
     text, found = run(data)
     assert found == [("error", "unknown-control", *locate(text, "NIST/XX.1"))]
-    assert "known ones: ISO27001-2013/A.16.1.6, ISO27001-2022/A.5.27, SOC2/CC7.5" in run_messages(data)[0]
+    assert "known ones: ISO27001-2013/A.16.1.6, ISO27001-2022/A.5.27, NIST-CSF-1.1/RS.IM-1, SOC2/CC7.5" in run_messages(data)[0]
 
 
 def test_superseded_control_is_a_warning_naming_the_replacement():
@@ -72,6 +74,13 @@ def test_superseded_control_is_a_warning_naming_the_replacement():
     assert found == [("warning", "superseded-control", *locate(text, "ISO27001-2013/A.16.1.6"))]
     assert run_messages(data) == ["controls[0]: ISO27001-2013/A.16.1.6 is superseded by ISO27001-2022/A.5.27 | "
                                   "cite ISO27001-2022/A.5.27 instead"]
+
+
+def test_a_control_split_in_two_names_both_replacements():
+    data = valid_review(controls=["NIST-CSF-1.1/RS.IM-1"])
+    assert run_messages(data) == [
+        "controls[0]: NIST-CSF-1.1/RS.IM-1 is superseded by NIST-CSF-2.0/ID.IM-03 and NIST-CSF-2.0/ID.IM-04 | "
+        "cite whichever of NIST-CSF-2.0/ID.IM-03, NIST-CSF-2.0/ID.IM-04 applies (or both)"]
 
 
 def test_related_review_must_exist():

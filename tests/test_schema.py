@@ -218,7 +218,7 @@ def test_unknown_key_is_reported_at_the_key_with_a_suggestion():
 def test_unknown_key_without_a_close_match_lists_the_allowed_ones():
     data = valid_review()
     data["approval"]["zzz"] = 1
-    assert messages(data) == ["approval: unknown field 'zzz' | the fields allowed here are: approver, date, role"]
+    assert messages(data) == ["approval: unknown field 'zzz' | the fields allowed here are: action_plan, approver, date, executive_briefing, resources, role"]
 
 
 @pytest.mark.parametrize("change, fragment", [
@@ -434,3 +434,38 @@ def test_one_line_field_written_as_a_block_is_not_one_line(tmp_path) -> None:
     assert outcome.exit_code == 1
     assert [(f.rule, f.line) for f in outcome.findings] == [("schema", 2)]
     assert "one line" in outcome.findings[0].message
+
+
+# -- record format v1.1 ------------------------------------------------------------------
+
+def v11_review() -> dict:
+    """The valid review with every v1.1 field filled in."""
+    data = valid_review()
+    data["security_assessment"] = {"date": "2025-03-05", "conclusion": "No emergency patch needed."}
+    data["security_improvements"] = [{"description": "Rotated the signing key.", "type": "emergency-patch",
+                                      "status": "done", "owner": "Edge Team", "due": "2025-03-04"}]
+    data["approval"].update(action_plan="approved-with-changes", resources="One engineer for six weeks.",
+                            executive_briefing="2025-03-11")
+    data["lessons"][0].update(critical=True, adopted_in=[
+        {"kind": "training", "ref": "SEC-101 secure streaming v3", "date": "2025-04-02"},
+        {"kind": "procedure", "ref": "RES-PROC-002 rev 4"}])
+    data["actions"][0]["effectiveness"] = {"validated": False, "date": "2025-05-01", "note": "Still bypassable.",
+                                           "follow_up": ["A1"]}
+    return data
+
+
+def test_every_v11_field_is_accepted():
+    assert messages(v11_review()) == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda d: d["lessons"][0]["adopted_in"][0].update(kind="wiki"), "lessons[0].adopted_in[0].kind"),
+    (lambda d: d["approval"].update(action_plan="rejected"), "approval.action_plan"),
+    (lambda d: d["actions"][0]["effectiveness"].update(follow_up=["B1"]), "actions[0].effectiveness.follow_up[0]"),
+    (lambda d: d["lessons"][0].update(critical="yes please"), "lessons[0].critical"),
+    (lambda d: d["security_assessment"].pop("conclusion"), "security_assessment"),
+])
+def test_v11_fields_are_checked(change, expected):
+    data = v11_review()
+    change(data)
+    assert [m.split(":")[0] for m in messages(data)] == [expected]
