@@ -1,19 +1,24 @@
-"""`kb serve`: a live preview that regenerates pages when a record changes.
+"""`kb serve`: a live preview built on MkDocs' public API.
 
-A watcher thread polls the KB (and the hand-written pages) and, when something changed,
-rewrites the docs tree that MkDocs' live-reload server serves, re-rendering only the pages
-whose inputs changed (site.RenderCache). The edited record's page is written first and
-the server woken at once (through the hooks in mkdocs_hooks.py); the pages quoting the
-record follow when that rebuild has ended. MkDocs rebuilds only the pages whose files
-changed (dirty build) and reloads the browser. A record with errors keeps the last good
-pages on screen and prints its findings.
+MkDocs' live-reload server watches the KB, the hand-written pages and the configuration
+through its public `watch()`. On a change it calls one builder, in its own build thread:
+the builder regenerates the docs tree (re-rendering only the pages whose inputs changed,
+site.RenderCache) and then runs a MkDocs build of that tree. Regeneration and build run
+one after the other in that thread, so nothing writes the docs tree while MkDocs reads it.
+
+The build is dirty (MkDocs rebuilds only the pages whose files changed) unless a page
+went away: then it is clean, so that a deleted record's pages disappear. While a record
+is broken its page is a banner naming the file, line and message (and the home page
+lists the broken files), instead of the last good page; the console shows the findings
+once per change.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,77 +28,12 @@ import jinja2.bccache
 
 from generator.report import as_text, summary
 from generator.settings import Settings
-from generator.site import RenderCache, SiteError, find_config, handwritten_dir, prepare_docs, write_file
-
-POLL_SECONDS = 0.2
-PREVIEW_DOCS = Path(".kb-cache") / "preview" / "docs"
-
-_live: list[Any] = []
-"""MkDocs' live-reload server of this process, handed over by the on_serve hook (mkdocs_hooks)."""
-BUILD_WAIT_SECONDS = 30.0
-"""The longest a write waits for a rebuild to end (a rebuild that never reports is not waited for forever)."""
-
-
-def attach(server: Any) -> bool:
-    """Called by the on_serve hook: remember the server so a regeneration can wake it.
-    Whether it can be woken (see _wake_mkdocs); if not, MkDocs' own poll must stay on."""
-    _live[:] = [server]
-    return hasattr(server, "_rebuild_cond") and hasattr(server, "_want_rebuild")
-
-
-def serving() -> bool:
-    """Whether MkDocs' live-reload server runs in this process (kb serve)."""
-    return bool(_live)
-
-
-class _Rebuilds:
-    """Whether a rebuild the preview asked for has yet to end.
-
-    MkDocs reads a page twice in a dirty build (its text, then whether it changed): a file
-    written in between breaks the build. So the preview writes only while no rebuild it
-    asked for is pending or running, and it is the only one to ask (MkDocs' own poll of the
-    docs tree is off, mkdocs_hooks.on_serve).
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._idle = threading.Event()
-        self._idle.set()
-        self._wanted = self._started = 0.0
-
-    def wanted(self) -> None:
-        with self._lock:
-            self._wanted = time.monotonic()
-            self._idle.clear()
-
-    def started(self) -> None:
-        with self._lock:
-            self._started = time.monotonic()
-
-    def ended(self) -> None:
-        with self._lock:
-            if self._started >= self._wanted:  # the build that ended began after the last request
-                self._idle.set()
-
-    def wait(self) -> None:
-        self._idle.wait(timeout=BUILD_WAIT_SECONDS)
-
-
-_rebuilds = _Rebuilds()
-
-
-def build_started() -> None:
-    """Called by the on_pre_build hook."""
-    _rebuilds.started()
-
-
-def build_ended() -> None:
-    """Called by the on_post_build and on_build_error hooks."""
-    _rebuilds.ended()
-
+from generator.site import RenderCache, find_config, handwritten_dir, prepare_preview
 
 class _TemplateCache(jinja2.BytecodeCache):
-    """Compiled templates kept in memory for the life of the preview (keyed by source checksum)."""
+    """Compiled theme templates kept in memory for the life of the preview (keyed by source
+    checksum): MkDocs makes a new Jinja environment for every build, and compiling
+    Material's templates again was a third of the time a one-page rebuild took."""
 
     def __init__(self) -> None:
         self._store: dict[str, bytes] = {}
@@ -106,86 +46,95 @@ class _TemplateCache(jinja2.BytecodeCache):
         self._store[bucket.key] = bucket.bytecode_to_string()
 
 
-_templates = _TemplateCache()
+@dataclass
+class _KeepTemplates:
+    """A MkDocs event handler (registered on the preview's own configuration only)."""
+
+    cache: _TemplateCache = field(default_factory=_TemplateCache)
+
+    def on_env(self, env: jinja2.Environment, *, config: Any, files: Any) -> jinja2.Environment:
+        env.bytecode_cache = self.cache
+        return env
 
 
-def template_cache() -> jinja2.BytecodeCache:
-    return _templates
+class _NoDirtyWarning(logging.Filter):
+    """MkDocs warns on every dirty build that navigation may be stale. The preview's
+    navigation lists sections only and a removed page triggers a clean build, so the
+    warning says nothing here; it would bury the findings the reviewer needs to see."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("A 'dirty' build is being performed")
 
 
-def _wake_mkdocs() -> None:
-    """Ask MkDocs to rebuild now. This does what MkDocs' own file watcher does on a change
-    (the private attributes are checked by attach; without them MkDocs keeps polling)."""
-    for server in _live:
-        condition = getattr(server, "_rebuild_cond", None)
-        if condition is not None and hasattr(server, "_want_rebuild"):
-            _rebuilds.wanted()
-            with condition:
-                server._want_rebuild = True
-                condition.notify_all()
+@dataclass
+class Preview:
+    """What one `kb serve` keeps between builds."""
 
+    settings: Settings
+    config_file: Path
+    docs: Path
+    site: Path
+    dev_addr: str
+    cache: RenderCache = field(default_factory=RenderCache)
+    templates: _KeepTemplates = field(default_factory=_KeepTemplates)
 
-def _signature(folders: list[Path]) -> tuple:
-    """What changes when any file below these folders is added, removed or edited."""
-    entries = []
-    for folder in folders:
-        if folder.is_dir():
-            for path in folder.rglob("*"):
-                try:
-                    info = path.stat()
-                except OSError:
-                    continue
-                entries.append((str(path), info.st_mtime_ns, info.st_size))
-    return tuple(sorted(entries))
+    @property
+    def serve_url(self) -> str:
+        return f"http://{self.dev_addr}/"
 
+    def regenerate(self) -> bool:
+        """Bring the docs tree up to date and report the findings; whether a page went away."""
+        result, tree = prepare_preview(self.settings, self.cache)
+        if result.diagnostics:
+            click.echo(as_text(result.diagnostics), err=True, nl=False)
+        click.echo(summary(result.diagnostics, result.value.files), err=True)
+        return tree.write(self.docs).removed > 0
 
-def _regenerate(settings: Settings, docs: Path, cache: RenderCache) -> bool:
-    result, tree = prepare_docs(settings, cache)
-    if tree is not None:
-        _rebuilds.wait()
-        tree.write(docs)
-        _wake_mkdocs()
-    if result.diagnostics:
-        click.echo(as_text(result.diagnostics), err=True, nl=False)
-    click.echo(summary(result.diagnostics, result.value.files), err=True)
-    return not result.failed(strict=settings.strict)
+    def build(self) -> None:
+        """The live-reload server's builder: regenerate, then build the site (dirty unless a page went away)."""
+        from mkdocs.commands.build import build
+        from mkdocs.config import load_config
+
+        removed = self.regenerate()
+        config = load_config(str(self.config_file), docs_dir=str(self.docs), site_dir=str(self.site),
+                             dev_addr=self.dev_addr)
+        config.site_url = self.serve_url
+        config.plugins["kb-preview"] = self.templates  # type: ignore[assignment]  # any object with on_* methods
+        build(config, serve_url=self.serve_url, dirty=not removed)
 
 
 def serve(settings: Settings, *, dev_addr: str) -> None:
-    """Generate the docs tree, start MkDocs' live-reload server, regenerate on change."""
-    from mkdocs.commands.serve import serve as mkdocs_serve
+    """Generate the docs tree, build it, and serve it; rebuild when the KB or the pages change."""
+    from mkdocs.livereload import LiveReloadServer
 
+    host, _, port = dev_addr.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter(f"{dev_addr!r} is not HOST:PORT", param_hint="--dev-addr")
     config_file = find_config(settings)
-    docs = PREVIEW_DOCS.absolute()
-
-    def show_first(files: dict[str, str]) -> None:
-        # The edited record's page goes out first; MkDocs rebuilds it while the list
-        # pages that quote the record are being re-rendered.
-        if not serving():  # the first generation, before the server runs, writes all at once
-            return
-        _rebuilds.wait()
-        for doc, text in files.items():
-            write_file(docs / doc, text.encode("utf-8"))
-        _wake_mkdocs()
-
-    cache = RenderCache(first=show_first)  # an edit re-renders only the pages whose inputs it changed
-    if not _regenerate(settings, docs, cache):
-        raise SiteError("the knowledge base has errors; fix them (kb validate) and run kb serve again")
-    watched = [settings.kb_dir] + [p for p in [handwritten_dir(config_file)] if p is not None]
-    stop = threading.Event()
-
-    def watch() -> None:
-        last = _signature(watched)
-        while not stop.wait(POLL_SECONDS):
-            current = _signature(watched)
-            if current != last:
-                last = current
-                _regenerate(settings, docs, cache)
-
+    # The docs tree and the site live outside every watched folder (a tree inside the KB
+    # would wake the watcher with each write) and go when the preview stops.
+    work = Path(tempfile.mkdtemp(prefix="kb-serve-"))
+    site = work / "site"
+    preview = Preview(settings, config_file, work / "docs", site, dev_addr)
     logging.basicConfig(format="%(levelname)-7s -  %(message)s", level=logging.INFO)
-    watcher = threading.Thread(target=watch, name="kb-watch", daemon=True)
-    watcher.start()
+    logging.getLogger("mkdocs.commands.build").addFilter(_NoDirtyWarning())
+    server = LiveReloadServer(builder=preview.build, host=host, port=int(port), root=str(site))
+
+    def error_page(code: int) -> bytes | None:
+        page = site / f"{code}.html"
+        return page.read_bytes() if code in (404, 500) and page.is_file() else None
+
+    server.error_handler = error_page
     try:
-        mkdocs_serve(str(config_file), livereload=True, build_type="dirty", docs_dir=str(docs), dev_addr=dev_addr)
+        preview.build()
+        for watched in [settings.kb_dir, handwritten_dir(config_file), config_file]:
+            if watched is not None and watched.exists():
+                server.watch(str(watched))
+        try:
+            server.serve()
+        except KeyboardInterrupt:
+            logging.getLogger(__name__).info("Shutting down...")
+        finally:
+            server.shutdown()
     finally:
-        stop.set()
+        shutil.rmtree(work, ignore_errors=True)

@@ -20,15 +20,16 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from generator import audience
-from generator.diagnostics import Diagnostic, Result, error, sorted_diagnostics, warning
+from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
 from generator.fingerprint import Fingerprints
 from generator.index import KnowledgeBase, validate
-from generator.pages import PageSpec, front_matter, plan
-from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, render_all
+from generator.pages import PageSpec, front_matter, plan, source_path
+from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, doc_for, render_all
+from generator.scaffold import ID_PATTERN
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
 
@@ -64,33 +65,22 @@ def handwritten_dir(config_file: Path) -> Path | None:
 
 class RenderCache:
     """The pages rendered by the previous pass, with the fingerprint of what they were
-    rendered from; `kb serve` keeps one so an edit re-renders only the pages it touched.
+    rendered from; `kb serve` keeps one so an edit re-renders only the pages it touched."""
 
-    `first`, when given, receives the changed review pages (docs path -> file text)
-    before any other page is fingerprinted or rendered: the preview shows the record
-    being edited while the lists that quote it are still being brought up to date.
-    """
-
-    def __init__(self, first: Callable[[dict[str, str]], None] | None = None) -> None:
+    def __init__(self) -> None:
         self.pages: dict[str, tuple[str, str]] = {}  # doc -> (fingerprint, text)
         self.rendered = 0  # pages rendered (not reused) by the last pass
         self.renderer: Renderer | None = None  # kept, so templates are compiled once
-        self.first = first
 
     def render(self, pages: list[PageSpec], settings: Settings, *, override_dir: Path | None,
                helpers: dict[str, Any]) -> list[str]:
-        """The text of every page (front matter apart), rendering only those whose
-        fingerprint changed: the review pages first, then the rest."""
+        """The text of every page (front matter apart), rendering only those whose fingerprint changed."""
         if self.renderer is None:
             self.renderer = Renderer(override_dir=override_dir, globals_=helpers)
         options = {"override_dir": override_dir, "globals_": helpers}
-        fingerprints = Fingerprints()
         fresh: dict[str, tuple[str, str]] = {}
-        reviews = self._update([page for page in pages if page.source_is_review], fingerprints, fresh, options)
-        if reviews and self.first is not None:
-            self.first({page.doc: front_matter(page, settings) + fresh[page.doc][1] for page in reviews})
-        others = self._update([page for page in pages if not page.source_is_review], fingerprints, fresh, options)
-        self.pages, self.rendered = fresh, len(reviews) + len(others)
+        stale = self._update(pages, Fingerprints(), fresh, options)
+        self.pages, self.rendered = fresh, len(stale)
         return [fresh[page.doc][1] for page in pages]
 
     def _update(self, pages: list[PageSpec], fingerprints: Fingerprints, fresh: dict[str, tuple[str, str]],
@@ -143,24 +133,33 @@ def _handwritten_files(folder: Path | None) -> dict[str, Path]:
     return found
 
 
-def write_tree(target: Path, generated: dict[str, str], handwritten: dict[str, Path]) -> int:
+@dataclass(frozen=True)
+class Written:
+    """What writing a docs tree did: files written (new or changed) and files removed."""
+
+    changed: int
+    removed: int
+
+
+def write_tree(target: Path, generated: dict[str, str], handwritten: dict[str, Path]) -> Written:
     """Make `target` hold exactly these files, writing only those whose content changed.
 
-    Returns the number of files written. Files in target that are in neither set are
-    removed, so the tree stays reproducible.
+    Files in target that are in neither set are removed, so the tree stays reproducible.
     """
     target.mkdir(parents=True, exist_ok=True)
     wanted: dict[str, bytes] = {doc: text.encode("utf-8") for doc, text in generated.items()}
     for doc, path in handwritten.items():
         wanted[doc] = path.read_bytes()
-    written = sum(write_file(target / doc, content) for doc, content in wanted.items())
+    changed = sum(write_file(target / doc, content) for doc, content in wanted.items())
+    removed = 0
     for path in sorted(target.rglob("*"), reverse=True):
         rel = path.relative_to(target).as_posix()
         if path.is_file() and rel not in wanted:
             path.unlink()
+            removed += 1
         elif path.is_dir() and not any(path.iterdir()):
             path.rmdir()
-    return written
+    return Written(changed, removed)
 
 
 def write_file(path: Path, content: bytes) -> bool:
@@ -300,7 +299,7 @@ class DocsTree:
     generated: dict[str, str]
     handwritten: dict[str, Path]
 
-    def write(self, target: Path) -> int:
+    def write(self, target: Path) -> Written:
         return write_tree(target, self.generated, self.handwritten)
 
 
@@ -309,12 +308,61 @@ def prepare_docs(settings: Settings, cache: RenderCache | None = None) -> tuple[
     checked = validate(settings.kb_dir, as_of=settings.as_of)
     if checked.failed(strict=settings.strict):
         return checked, None
+    return _render_tree(checked, settings, cache)
+
+
+def _render_tree(checked: Result[KnowledgeBase], settings: Settings,
+                 cache: RenderCache | None) -> tuple[Result[KnowledgeBase], DocsTree | None]:
     with quiet_gc():  # many small objects, no garbage cycles: see cache.quiet_gc
         generated, problems = render_pages(checked.value, settings, cache=cache)
     handwritten = _handwritten_files(handwritten_dir(find_config(settings)))
     problems += _collisions(generated, handwritten)
     result = Result(checked.value, sorted_diagnostics(checked.diagnostics + problems))
     return result, None if problems else DocsTree(generated, handwritten)
+
+
+def prepare_preview(settings: Settings, cache: RenderCache) -> tuple[Result[KnowledgeBase], DocsTree]:
+    """The docs tree `kb serve` shows: always a tree, also while records are broken.
+
+    The valid records are rendered as `kb build` would; a broken record's page is a banner
+    naming each error's line and message, and the home page lists the broken files, so the
+    reviewer sees what to fix where they are looking instead of a stale page.
+    """
+    checked = validate(settings.kb_dir, as_of=settings.as_of)
+    result, tree = _render_tree(checked, settings, cache)
+    broken = broken_records(result.diagnostics)
+    if tree is None:  # the site itself cannot be planned (two pages at one address)
+        tree = DocsTree({}, {})
+        broken = broken or {Path("site"): [d for d in result.diagnostics if d.severity is Severity.ERROR]}
+    if broken:
+        tree = DocsTree({**tree.generated, **banner_pages(broken, tree.generated, settings)}, tree.handwritten)
+    return result, tree
+
+
+def broken_records(diagnostics: list[Diagnostic]) -> dict[Path, list[Diagnostic]]:
+    """The errors of each file that has any, in file order."""
+    broken: dict[Path, list[Diagnostic]] = {}
+    for diagnostic in diagnostics:
+        if diagnostic.severity is Severity.ERROR:
+            broken.setdefault(diagnostic.path, []).append(diagnostic)
+    return broken
+
+
+def banner_pages(broken: dict[Path, list[Diagnostic]], generated: dict[str, str], settings: Settings) -> dict[str, str]:
+    """A banner page at each broken review's address, and the home page with the list on top."""
+    renderer = Renderer()
+    pages: dict[str, str] = {}
+    files = [(source_path(path, settings), errors) for path, errors in broken.items()]
+    for path, errors in broken.items():
+        if path.parent.name == "reviews" and ID_PATTERN.fullmatch(path.stem):
+            doc = doc_for(f"incidents/{path.stem}/")
+            pages[doc] = "---\nkb_source: generated\n---\n\n" + renderer.render(
+                "broken.md.j2", {"files": [(source_path(path, settings), errors)], "title": path.stem}, here=doc)
+    home = generated.get("index.md", "---\nkb_source: generated\n---\n\n# Post-incident reviews\n")
+    head, _, body = home.partition("\n---\n")
+    banner = renderer.render("partials/broken-banner.md.j2", {"files": files}, here="index.md")
+    pages["index.md"] = f"{head}\n---\n\n{banner}\n{body.lstrip(chr(10))}"
+    return pages
 
 
 def generate_docs(settings: Settings, target: Path) -> Result[KnowledgeBase]:
