@@ -1,107 +1,116 @@
-"""What a page's text depends on, as a digest: the key of `kb serve`'s render cache.
+"""What a page's text depends on, as a digest: the key of the render cache.
 
-A page is rendered from its template and its context (pages.plan). Two contexts with the
-same fingerprint render the same text, so a live preview re-renders only the pages whose
-fingerprint changed after an edit: the edited review's page, the list pages it sits on,
-its categories' and controls' pages, the pages of reviews related to it.
+A page is rendered from its template and its context (pages.plan), and from nothing
+else: the context holds exactly the data the template shows (never the whole KB), the
+templates are files, and the one helper that looks beyond the context, the linker that
+turns a review id in prose into a link, is keyed by what it can see. So the key is
 
-Templates also read the KB object itself, but only for its shape: which ids exist (links
-and autolinks), catalogs (category titles, control URLs) and the counts on the section
-index pages; whatever else a page shows of another review is in its context (pages.plan
-passes a review page the titles of its related reviews). The KB is therefore fingerprinted by
-that shape, not by every record, which is what keeps one edit from invalidating every
-page. A value of a kind not known here is fingerprinted by its repr(); where that holds a
-memory address the page is simply rendered every time, never served stale.
+    the digest of the templates' sources + the page's address + its whole context,
+    walked deeply + the review ids it mentions that have pages.
+
+Nothing is keyed by its shape or its repr: a value of a kind this module does not know
+is an error, so a new context type fails the tests instead of serving a stale page. Big
+values that many pages share (a review, the catalogs) are digested once a pass, by
+identity, while the pass keeps them alive.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import hashlib
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping
 
-from generator.index import KnowledgeBase
-from generator.model import Review
 
-_PLAIN = (str, int, float, bool, type(None), dt.date, dt.datetime, dt.timedelta, Path)
+_SCALARS = (str, int, float, bool, type(None), dt.date, dt.datetime, dt.timedelta, Path, enum.Enum)
+# Every review id a string holds, overlapping ones too: a superset of what any linker
+# rule (word boundaries, links, code) would link, so no page is keyed short of its links.
+_REVIEW_ID = re.compile(r"(?=([A-Z][A-Z0-9]+-[0-9]{4}-[0-9]{3,}))")
+
+
+def templates_digest(folders: Iterable[Path]) -> bytes:
+    """One digest of every template file on the search path: a template may include or
+    import any other, so an edit to any of them is an edit to every page."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        if folder.is_dir():
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                digest.update(f"{path.relative_to(folder).as_posix()}\0".encode())
+                digest.update(path.read_bytes())
+    return digest.digest()
 
 
 class Fingerprints:
-    """Digests of page contexts for one KB view; memoises what many pages share."""
+    """Digests of page contexts for one pass over the site.
 
-    def __init__(self) -> None:
-        self._reviews: dict[int, bytes] = {}
-        self._kbs: dict[int, bytes] = {}
-        self._objects: dict[int, bytes] = {}
-        self._keep: list[Any] = []  # objects whose id() is memoised stay alive while memoised
+    `reviews` says which review ids have a page, and how (id -> "published" or
+    "restricted"; render.Renderer): the linker and `review_state` look up exactly the ids
+    a page's context mentions, so a page's key holds those ids' states, not the whole map
+    (adding a review re-renders only the pages that mention its id).
+    """
+
+    def __init__(self, *, templates: bytes, reviews: Mapping[str, str] | None = None) -> None:
+        self._templates = templates
+        self._reviews: Mapping[str, str] = reviews or {}
+        self._shared: dict[int, tuple[bytes, frozenset[str]]] = {}
+        self._keep: list[Any] = []  # objects memoised by id() stay alive while memoised
 
     def page(self, template: str, here: str, context: dict[str, Any]) -> str:
-        digest = hashlib.sha1(f"{template}\0{here}\0".encode())
-        self._feed(digest, context)
+        digest = hashlib.sha256(self._templates)
+        digest.update(f"{template}\0{here}\0".encode())
+        mentioned: set[str] = set()
+        self._feed(digest, context, mentioned)
+        digest.update(repr(sorted((rid, self._reviews[rid]) for rid in mentioned if rid in self._reviews)).encode())
         return digest.hexdigest()
 
-    def _feed(self, digest: Any, value: Any) -> None:
-        if isinstance(value, _PLAIN):
+    def _feed(self, digest: Any, value: Any, mentioned: set[str]) -> None:
+        if isinstance(value, str):  # Markup too: it is a str
+            digest.update(f"s{len(value)}:".encode())
+            digest.update(value.encode("utf-8", "surrogatepass"))
+            if "-" in value:
+                mentioned.update(_REVIEW_ID.findall(value))
+        elif isinstance(value, _SCALARS):
             digest.update(f"{type(value).__name__}:{value!r}\0".encode())
-        elif isinstance(value, Review):
-            digest.update(self._review(value))
-        elif isinstance(value, KnowledgeBase):
-            digest.update(self._kb(value))
         elif isinstance(value, dict):
             digest.update(b"{")
             for key, item in value.items():
-                self._feed(digest, key)
-                self._feed(digest, item)
+                self._feed(digest, key, mentioned)
+                self._feed(digest, item, mentioned)
             digest.update(b"}")
         elif isinstance(value, (list, tuple)):
-            digest.update(b"[")
+            digest.update(f"[{type(value).__name__}".encode())
             for item in value:
-                self._feed(digest, item)
+                self._feed(digest, item, mentioned)
             digest.update(b"]")
         elif isinstance(value, (set, frozenset)):
-            digest.update(f"set:{sorted(map(repr, value))!r}".encode())
+            digest.update(b"<")
+            for item in sorted(value, key=repr):
+                self._feed(digest, item, mentioned)
+            digest.update(b">")
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            digest.update(self._dataclass(value))
+            own, ids = self._dataclass(value)
+            digest.update(own)
+            mentioned.update(ids)
         else:
-            digest.update(f"{type(value).__qualname__}:{value!r}\0".encode())
+            raise TypeError(f"a page context holds a {type(value).__qualname__}, which the render cache "
+                            "cannot key by its content; pass plain data (see generator/fingerprint.py)")
 
-    def _dataclass(self, value: Any) -> bytes:
-        # Rows (a review with one of its actions or lessons) are shared by many pages and
-        # come by the thousand: each is digested once a pass, its review by the review's
-        # memoised digest and every other field by its repr (fast, and complete).
+    def _dataclass(self, value: Any) -> tuple[bytes, frozenset[str]]:
+        # Reviews, lessons and action rows are shared by many pages and come by the
+        # thousand: each is walked once a pass, every field, however deep.
         key = id(value)
-        if key not in self._objects:
-            digest = hashlib.sha1(type(value).__qualname__.encode())
+        if key not in self._shared:
+            digest = hashlib.sha256(type(value).__qualname__.encode())
+            mentioned: set[str] = set()
             for f in dataclasses.fields(value):
-                item = getattr(value, f.name)
-                if isinstance(item, (Review, KnowledgeBase)):
-                    self._feed(digest, item)
-                else:
-                    digest.update(f"{f.name}={item!r}\0".encode())
-            self._objects[key] = digest.digest()
+                digest.update(f"{f.name}=".encode())
+                self._feed(digest, getattr(value, f.name), mentioned)
+            self._shared[key] = (digest.digest(), frozenset(mentioned))
             self._keep.append(value)
-        return self._objects[key]
+        return self._shared[key]
 
-    def _review(self, review: Review) -> bytes:
-        key = id(review)
-        if key not in self._reviews:
-            # The dataclass repr holds every field the templates read (the view may have
-            # trimmed `related`, which the raw record would not show).
-            self._reviews[key] = hashlib.sha1(repr(review).encode()).digest()
-            self._keep.append(review)
-        return self._reviews[key]
 
-    def _kb(self, kb: KnowledgeBase) -> bytes:
-        key = id(kb)
-        if key not in self._kbs:
-            shape = (
-                [r.id for r in kb.reviews], kb.restricted,
-                sorted(kb.categories.items()), kb.frameworks,
-                sorted((c, len(rs)) for c, rs in kb.reviews_by_category.items()),
-                sorted((c, len(rs)) for c, rs in kb.reviews_by_control.items()),
-            )
-            self._kbs[key] = hashlib.sha1(repr(shape).encode()).digest()
-            self._keep.append(kb)
-        return self._kbs[key]
+

@@ -19,7 +19,7 @@ from generator import schema
 from generator.cache import FileCache, RecordChecks, quiet_gc
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics
 from generator.load import SourceKB, SourceRecord, load_kb
-from generator.model import Category, Control, Framework, Review, review_from_data, slug
+from generator.model import Catalog, Category, Control, Framework, Review, review_from_data, slug
 from generator.rules import ControlInfo, RuleContext
 
 
@@ -39,8 +39,12 @@ class KnowledgeBase:
         return {r.id: r for r in self.reviews}
 
     @cached_property
+    def catalog(self) -> Catalog:
+        return Catalog(self.categories, self.frameworks)
+
+    @cached_property
     def controls(self) -> dict[str, Control]:
-        return {c.ref: c for f in self.frameworks for c in f.controls}
+        return self.catalog.controls
 
     @cached_property
     def referenced_by(self) -> dict[str, tuple[str, ...]]:

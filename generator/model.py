@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,18 @@ class Framework:
     @property
     def url(self) -> str:
         return f"controls/#{slug(self.id)}"
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The taxonomy and the control catalog: what any page may name by id."""
+
+    categories: dict[str, Category]
+    frameworks: tuple[Framework, ...]
+
+    @cached_property
+    def controls(self) -> dict[str, Control]:
+        return {c.ref: c for f in self.frameworks for c in f.controls}
 
 
 @dataclass(frozen=True)
@@ -225,7 +238,6 @@ class Review:
     approval: Approval | None
     related: tuple[str, ...]
     source: Path = field(compare=False)
-    raw: dict = field(compare=False, repr=False, default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -346,5 +358,4 @@ def review_from_data(data: dict, source: Path) -> Review:
         approval=_approval(approval) if approval else None,
         related=_tuple(data.get("related")),
         source=source,
-        raw=data,
     )

@@ -48,11 +48,16 @@ class PageSpec:
 
 
 def _site_context(kb: KnowledgeBase, settings: Settings) -> dict[str, Any]:
+    """What every page may show: the catalogs, the day and the audience, never the whole KB.
+
+    A page's context holds exactly the data its template shows (its cache key is the
+    digest of that context, fingerprint.py); whether another review has a page is looked
+    up through the renderer's `review_state`, keyed by the ids the page mentions.
+    """
     return {
-        "kb": kb,
+        "catalog": kb.catalog,
         "as_of": settings.as_of,
         "audience": settings.audience,
-        "restricted": set(kb.restricted),
         "restricted_note": RESTRICTED_NOTE,
         "page_tlp": strictest(kb.reviews),
     }
@@ -135,9 +140,13 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             **base, "figures": figures, "overdue": overdue[:HOME_ITEMS], "overdue_count": len(overdue),
             "awaiting": awaiting[:HOME_ITEMS], "awaiting_count": len(awaiting),
             "late": late[:HOME_ITEMS], "late_count": len(late),
-            "latest": all_lessons[:8], "lesson_count": len(all_lessons)}),
-        PageSpec("root-causes/index.md", "categories.md.j2", {**base}),
-        PageSpec("controls/index.md", "controls.md.j2", {**base}, wide=True),
+            "latest": all_lessons[:8], "lesson_count": len(all_lessons),
+            "review_count": len(kb.reviews), "restricted_count": len(kb.restricted)}),
+        PageSpec("root-causes/index.md", "categories.md.j2", {**base, "categories": [
+            stats.category_summary(category, kb.reviews_by_category.get(category.id, ()))
+            for category in sorted(kb.categories.values(), key=lambda c: c.id)]}),
+        PageSpec("controls/index.md", "controls.md.j2", {**base, "evidence_counts": {
+            ref: len(reviews) for ref, reviews in kb.reviews_by_control.items()}}, wide=True),
         PageSpec(doc_for("search/"), "search.md.j2", {**base}),  # Pagefind's UI; not itself indexed
         PageSpec("metrics/index.md", "metrics.md.j2", {
             **base, "figures": figures, "deadlines": deadlines,
@@ -150,7 +159,8 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
     ]
     for pager, chunk in paginate("incidents/", newest, REVIEWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "incidents.md.j2", {
-            **base, "pager": pager, "reviews": chunk, "page_tlp": strictest(chunk)}, wide=True))
+            **base, "pager": pager, "reviews": chunk, "page_tlp": strictest(chunk), "review_count": len(kb.reviews),
+            "restricted": kb.restricted if pager.number == 1 else ()}, wide=True))
     for pager, chunk in paginate("lessons/", newest, REVIEWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "lessons.md.j2", {
             **base, "pager": pager, "page_tlp": strictest(chunk),

@@ -17,7 +17,7 @@ import re
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import jinja2
 from markupsafe import Markup
@@ -145,9 +145,16 @@ def doc_for(url: str) -> str:
 
 
 class Renderer:
-    """A Jinja2 environment for Markdown pages, with the link and escaping helpers."""
+    """A Jinja2 environment for Markdown pages, with the link and escaping helpers.
 
-    def __init__(self, *, override_dir: Path | None = None, globals_: dict[str, Any] | None = None):
+    `reviews` says which review ids have a page and how (id -> "published" or
+    "restricted"): the one fact a template may look up beyond its page's context, through
+    the linker and `review_state`, and the render cache keys pages by it (fingerprint.py).
+    """
+
+    def __init__(self, *, override_dir: Path | None = None, globals_: dict[str, Any] | None = None,
+                 reviews: Mapping[str, str] | None = None):
+        self.reviews: Mapping[str, str] = reviews or {}
         search = [str(p) for p in (override_dir, TEMPLATES) if p is not None and p.is_dir()]
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(search),
@@ -191,8 +198,7 @@ class Renderer:
             rel = "" if rel == "." else rel + "/"
             return rel + ("#" + anchor if anchor else "")
 
-        kb = context.get("kb")
-        known = set(kb.by_id) | set(kb.restricted) if kb is not None else set()
+        known = self.reviews
 
         def linker(review_id: str) -> str | None:
             target = doc_for(f"incidents/{review_id}/")
@@ -200,7 +206,8 @@ class Renderer:
                 return None
             return f"[{review_id}]({relative_link(here, target)})"
 
-        text = self.env.get_template(template).render(**context, here=here, link=link, href=href, linker=linker)
+        text = self.env.get_template(template).render(**context, here=here, link=link, href=href, linker=linker,
+                                                      review_state=known.get)
         return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 
 
@@ -233,18 +240,18 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
 PARALLEL_MIN_PAGES = 300
 """Below this many pages, forking workers costs more than it saves."""
 
-_SHARED: tuple[list[tuple[str, dict[str, Any], str]], Path | None, dict[str, Any]] | None = None
+_SHARED: tuple[list[tuple[str, dict[str, Any], str]], Path | None, dict[str, Any], Mapping[str, str]] | None = None
 """The jobs of render_all, inherited (not pickled) by its forked workers."""
 
 
 def render_all(jobs: list[tuple[str, dict[str, Any], str]], *, override_dir: Path | None = None,
-               globals_: dict[str, Any] | None = None) -> list[str]:
+               globals_: dict[str, Any] | None = None, reviews: Mapping[str, str] | None = None) -> list[str]:
     """Render many (template, context, docs path) jobs; the texts in job order.
 
     On a machine with several cores the pages are split among forked workers, which share
     the parent's memory: the contexts (the whole KB) are never pickled, only the texts
     come back. Fork is used only where it is safe, in a process with no other thread
-    (kb build; kb serve renders its few changed pages in its own thread, site.RenderCache).
+    (kb build; kb serve renders its few changed pages in MkDocs' build thread, site.RenderCache).
     """
     global _SHARED
     from generator.cache import available_cores
@@ -252,9 +259,9 @@ def render_all(jobs: list[tuple[str, dict[str, Any], str]], *, override_dir: Pat
     workers = min(available_cores(), 8)
     if (len(jobs) < PARALLEL_MIN_PAGES or workers < 2 or threading.active_count() > 1
             or "fork" not in multiprocessing.get_all_start_methods()):
-        renderer = Renderer(override_dir=override_dir, globals_=globals_)
+        renderer = Renderer(override_dir=override_dir, globals_=globals_, reviews=reviews)
         return [renderer.render(template, context, here=here) for template, context, here in jobs]
-    _SHARED = (jobs, override_dir, globals_ or {})
+    _SHARED = (jobs, override_dir, globals_ or {}, reviews or {})
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
             shards = list(pool.map(_render_shard, range(workers), [workers] * workers))
@@ -269,6 +276,6 @@ def render_all(jobs: list[tuple[str, dict[str, Any], str]], *, override_dir: Pat
 def _render_shard(shard: int, count: int) -> list[str]:
     """Every count-th job from `shard` on (interleaved, so big and small pages spread evenly)."""
     assert _SHARED is not None, "render_all's workers are forked from the process that set the jobs"
-    jobs, override_dir, globals_ = _SHARED
-    renderer = Renderer(override_dir=override_dir, globals_=globals_)
+    jobs, override_dir, globals_, reviews = _SHARED
+    renderer = Renderer(override_dir=override_dir, globals_=globals_, reviews=reviews)
     return [renderer.render(template, context, here=here) for template, context, here in jobs[shard::count]]

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 from generator import audience
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
-from generator.fingerprint import Fingerprints
+from generator.fingerprint import Fingerprints, templates_digest
 from generator.index import KnowledgeBase, validate
 from generator.pages import PageSpec, front_matter, plan, source_path
 from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, doc_for, render_all
@@ -72,21 +72,15 @@ class RenderCache:
         self.rendered = 0  # pages rendered (not reused) by the last pass
         self.renderer: Renderer | None = None  # kept, so templates are compiled once
 
-    def render(self, pages: list[PageSpec], settings: Settings, *, override_dir: Path | None,
-               helpers: dict[str, Any]) -> list[str]:
-        """The text of every page (front matter apart), rendering only those whose fingerprint changed."""
+    def render(self, pages: list[PageSpec], *, override_dir: Path | None, helpers: dict[str, Any],
+               reviews: dict[str, str]) -> list[str]:
+        """The text of every page (front matter apart), rendering only those whose key changed."""
         if self.renderer is None:
             self.renderer = Renderer(override_dir=override_dir, globals_=helpers)
-        options = {"override_dir": override_dir, "globals_": helpers}
+        self.renderer.reviews = reviews
+        fingerprints = Fingerprints(templates=templates_digest([p for p in (override_dir, TEMPLATES) if p]),
+                                    reviews=reviews)
         fresh: dict[str, tuple[str, str]] = {}
-        stale = self._update(pages, Fingerprints(), fresh, options)
-        self.pages, self.rendered = fresh, len(stale)
-        return [fresh[page.doc][1] for page in pages]
-
-    def _update(self, pages: list[PageSpec], fingerprints: Fingerprints, fresh: dict[str, tuple[str, str]],
-                options: dict[str, Any]) -> list[PageSpec]:
-        """Put these pages into `fresh`, rendering the stale ones; returns those."""
-        assert self.renderer is not None
         stale, keys = [], {}
         for page in pages:
             keys[page.doc] = fingerprints.page(page.template, page.doc, page.context)
@@ -98,10 +92,11 @@ class RenderCache:
         jobs = [(page.template, page.context, page.doc) for page in stale]
         # The first pass renders everything, on every core where it may; after an edit, a
         # few pages, with the templates compiled already.
-        texts = render_all(jobs, **options) if len(jobs) >= PARALLEL_MIN_PAGES else [
+        texts = render_all(jobs, override_dir=override_dir, globals_=helpers, reviews=reviews) if len(jobs) >= PARALLEL_MIN_PAGES else [
             self.renderer.render(template, context, here=here) for template, context, here in jobs]
         fresh.update((page.doc, (keys[page.doc], text)) for page, text in zip(stale, texts))
-        return stale
+        self.pages, self.rendered = fresh, len(stale)
+        return [fresh[page.doc][1] for page in pages]
 
 
 def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | None = None,
@@ -112,11 +107,12 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     if problems:
         return {}, problems
     helpers = {"bar_chart": bar_chart, "column_chart": column_chart}
-    if cache is not None:  # kb serve: few pages change, rendered in its watcher thread
-        texts = cache.render(pages, settings, override_dir=override_dir, helpers=helpers)
+    reviews = {**{rid: "published" for rid in view.by_id}, **{rid: "restricted" for rid in view.restricted}}
+    if cache is not None:  # kb serve: after an edit few pages change
+        texts = cache.render(pages, override_dir=override_dir, helpers=helpers, reviews=reviews)
     else:
         texts = render_all([(page.template, page.context, page.doc) for page in pages],
-                           override_dir=override_dir, globals_=helpers)
+                           override_dir=override_dir, globals_=helpers, reviews=reviews)
     files = {page.doc: front_matter(page, settings) + text for page, text in zip(pages, texts)}
     for asset in sorted(ASSETS.iterdir()):
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")

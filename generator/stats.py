@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from generator.index import KnowledgeBase
-from generator.model import ACTION_STATUSES, SEVERITIES, Action, Review
+from generator.model import ACTION_STATUSES, SEVERITIES, Action, Category, Review
 
 STATUS_ORDER = {s: i for i, s in enumerate(ACTION_STATUSES)}
 
@@ -106,6 +106,21 @@ def late_reviews(kb: KnowledgeBase) -> list[Review]:
 
 def awaiting_approval(kb: KnowledgeBase) -> list[Review]:
     return [r for r in kb.reviews if r.status in ("draft", "in-review")]
+
+
+@dataclass(frozen=True)
+class CategorySummary:
+    """One row of the root-cause index: how often a category appears and what is still open."""
+
+    category: Category
+    reviews: int
+    last_seen: dt.datetime | None  # the latest resolution among its reviews
+    open_actions: int
+
+
+def category_summary(category: Category, reviews: tuple[Review, ...] | list[Review]) -> CategorySummary:
+    return CategorySummary(category, len(reviews), max((r.resolved for r in reviews), default=None),
+                           sum(r.open_action_count for r in reviews))
 
 
 def per_year(reviews: tuple[Review, ...] | list[Review]) -> list[tuple[int, int]]:
