@@ -57,6 +57,17 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """The figures of a control's evidence, without the reviews: what controls/ shows and
+    what every page of a control repeats (small, so a page's render-cache key stays small)."""
+
+    count: int
+    pending_count: int
+    latest: tuple[dt.date, str] | None
+    replaces: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ControlEvidence:
     """What the catalog and the reviews say about one control."""
 
@@ -73,6 +84,14 @@ class ControlEvidence:
     def latest(self) -> tuple[dt.date, str] | None:
         """The latest evidence date and what it is ("approved" or "held"); None without evidence."""
         return max((c.evidence_date for c in self.evidence), default=None)
+
+    @property
+    def pending_count(self) -> int:
+        return len(self.pending)
+
+    @property
+    def coverage(self) -> Coverage:
+        return Coverage(self.count, self.pending_count, self.latest, self.replaces)
 
     @property
     def citations(self) -> tuple[Citation, ...]:

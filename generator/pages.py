@@ -138,7 +138,7 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             "late": late[:HOME_ITEMS], "late_count": len(late),
             "latest": all_lessons[:8], "lesson_count": len(all_lessons)}),
         PageSpec("root-causes/index.md", "categories.md.j2", {**base}),
-        PageSpec("controls/index.md", "controls.md.j2", {**base, "coverage": covered}, wide=True),
+        PageSpec("controls/index.md", "controls.md.j2", {**base, "coverage": {ref: found.coverage for ref, found in covered.items()}}, wide=True),
         PageSpec(doc_for("search/"), "search.md.j2", {**base}),  # Pagefind's UI; not itself indexed
         PageSpec("metrics/index.md", "metrics.md.j2", {
             **base, "figures": figures, "deadlines": deadlines,
@@ -192,7 +192,7 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
         replaces = [kb.controls[ref] for ref in found.replaces]
         for pager, chunk in paginate(control.url, list(found.citations), REVIEWS_PER_PAGE):
             pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "control.md.j2", {
-                **base, "pager": pager, "control": control, "ev": found, "reviews": chunk,
+                **base, "pager": pager, "control": control, "ev": found.coverage, "reviews": chunk,
                 "page_tlp": strictest([c.review for c in chunk]),
                 "replacements": replacements, "replaces": replaces}, control.source))
     return pages, _collisions(pages)
