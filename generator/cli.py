@@ -494,5 +494,6 @@ def evidence(ref: str, kb_dir: Path, start: dt.date | None, end: dt.date | None,
         pack = packs.evidence_pack(result.value, ref, period=packs.Period(start, end), audience=audience, as_of=day)
     except packs.EvidenceError as exc:
         raise KBError(str(exc)) from exc
-    text = packs.as_json(pack) if fmt == "json" else printable(packs.as_markdown(pack, result.value))
-    click.echo(text, nl=False)
+    # printable() is safe on JSON too: a control character can only be inside a string
+    # there, and its \uXXXX escape is the same string to a JSON reader.
+    click.echo(printable(packs.as_json(pack) if fmt == "json" else packs.as_markdown(pack, result.value)), nl=False)

@@ -247,3 +247,11 @@ def test_public_site_counts_only_public_reviews(kb: Path) -> None:
     assert "| [A.5.27](iso27001-2022/a-5-27.md) | Learn from incidents | 1 | 2025-02-12 (approved) | 0 |" in tree.generated[
         "controls/index.md"]
     assert "Cited the 2013 control" not in tree.generated["controls/iso27001-2022/a-5-27.md"]
+
+
+def test_json_never_carries_terminal_controls_yet_keeps_the_text(tmp_path: Path) -> None:
+    title = "C1 \u009b31m and override \u202egnp.exe"
+    kb = make_kb(tmp_path, {"INC-2025-001": valid_review(title=title)}, controls=CATALOG)
+    outcome = kb_evidence(kb, "ISO27001-2022/A.5.27", "--format", "json")
+    assert "\u009b" not in outcome.stdout and "\u202e" not in outcome.stdout
+    assert json.loads(outcome.stdout)["reviews"][0]["title"] == title
