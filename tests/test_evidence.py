@@ -255,3 +255,25 @@ def test_json_never_carries_terminal_controls_yet_keeps_the_text(tmp_path: Path)
     outcome = kb_evidence(kb, "ISO27001-2022/A.5.27", "--format", "json")
     assert "\u009b" not in outcome.stdout and "\u202e" not in outcome.stdout
     assert json.loads(outcome.stdout)["reviews"][0]["title"] == title
+
+
+def test_history_follows_a_moved_knowledge_base(kb: Path) -> None:
+    repo = kb.parent
+    git(repo, "init", "-q")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "Add the reviews")
+    git(repo, "mv", "kb", "knowledge")
+    git(repo, "commit", "-q", "-m", "Move the KB", when="2025-02-01T10:00:00+00:00")
+    moved = repo / "knowledge"
+    outcome = run_kb(["evidence", "ISO27001-2022/A.5.27", "--kb", str(moved), "--as-of", AS_OF, "--format", "json"],
+                     cwd=repo)
+    history = {r["id"]: r["history"] for r in json.loads(outcome.stdout)["reviews"]}["INC-2025-001"]
+    assert [h["subject"] for h in history] == ["Move the KB", "Add the reviews"]
+
+
+def test_a_failed_check_without_follow_up_says_so(tmp_path: Path) -> None:
+    review = valid_review(controls=["ISO27001-2022/A.5.27"])
+    review["actions"][1]["effectiveness"] = {"validated": False, "date": "2025-03-25", "note": "Alert silent."}
+    kb = make_kb(tmp_path, {"INC-2025-001": review}, controls=CATALOG)
+    text = kb_evidence(kb, "ISO27001-2022/A.5.27").stdout
+    assert "| **FAILED** 2025-03-25: Alert silent.; no follow-up named |" in text
