@@ -459,3 +459,41 @@ def export(kb_dir: Path, fmt: str, audience: str, output: Path | None, as_of: dt
         click.echo(text, nl=False)
     for path in written:
         click.echo(f"wrote {path}", err=True)
+
+
+@main.command()
+@click.argument("ref", metavar="REF")
+@_kb_dir
+@click.option("--from", "start", type=DATE, default=None,
+              help="First day of the audit period: reviews held on or after it (YYYY-MM-DD).")
+@click.option("--to", "end", type=DATE, default=None,
+              help="Last day of the audit period: reviews held on or before it (YYYY-MM-DD).")
+@_as_of
+@click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
+              help="internal: all but TLP:RED content (those named by id only); public: only TLP:CLEAR and TLP:GREEN reviews.")
+@click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
+              help="markdown: a document that prints well; json: {control, title, replaces, from, to, reviews, pending, ...}.")
+def evidence(ref: str, kb_dir: Path, start: dt.date | None, end: dt.date | None, as_of: dt.date | None,
+             audience: str, fmt: str) -> None:
+    """The evidence pack for one control (FRAMEWORK/CONTROL) over an audit period.
+
+    Every review held in the period that cites REF or a control REF replaces (across
+    editions, e.g. ISO27001-2013/A.16.1.6 for ISO27001-2022/A.5.27): approved and closed
+    ones as evidence, the others as pending, each with its lessons, actions, effectiveness
+    checks, approval and the git commits that changed the record.
+    """
+    from generator import evidence as packs
+    from generator.index import validate as run_validate
+
+    if start and end and start > end:
+        raise click.BadParameter(f"--from {start} is after --to {end}", param_hint="--from")
+    day = as_of or dt.date.today()
+    result = run_validate(kb_dir, as_of=day)
+    _warn_errors(len(result.errors))
+    try:
+        pack = packs.evidence_pack(result.value, ref, period=packs.Period(start, end), audience=audience, as_of=day)
+    except packs.EvidenceError as exc:
+        raise KBError(str(exc)) from exc
+    # printable() is safe on JSON too: a control character can only be inside a string
+    # there, and its \uXXXX escape is the same string to a JSON reader.
+    click.echo(printable(packs.as_json(pack) if fmt == "json" else packs.as_markdown(pack, result.value)), nl=False)

@@ -12,7 +12,7 @@ import functools
 from collections import defaultdict
 from typing import Any, Callable
 
-from generator import stats, training
+from generator import evidence, stats, training
 from generator.audience import RESTRICTED_NOTE
 from generator.diagnostics import Diagnostic, error
 from generator.index import KnowledgeBase
@@ -135,6 +135,7 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
     overdue = [r for r in rows if r.overdue]
     rows_of = _rows_by_review(rows)
     awaiting, late = stats.awaiting_approval(kb), stats.late_reviews(kb)
+    covered = evidence.coverage(kb)  # one count for controls/ and every control page
     pages: list[PageSpec] = [
         PageSpec("index.md", "home.md.j2", {
             **base, "figures": figures, "overdue": overdue[:HOME_ITEMS], "overdue_count": len(overdue),
@@ -145,8 +146,7 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
         PageSpec("root-causes/index.md", "categories.md.j2", {**base, "categories": [
             stats.category_summary(category, kb.reviews_by_category.get(category.id, ()))
             for category in sorted(kb.categories.values(), key=lambda c: c.id)]}),
-        PageSpec("controls/index.md", "controls.md.j2", {**base, "evidence_counts": {
-            ref: len(reviews) for ref, reviews in kb.reviews_by_control.items()}}, wide=True),
+        PageSpec("controls/index.md", "controls.md.j2", {**base, "coverage": {ref: found.coverage for ref, found in covered.items()}}, wide=True),
         PageSpec(doc_for("search/"), "search.md.j2", {**base}),  # Pagefind's UI; not itself indexed
         PageSpec("metrics/index.md", "metrics.md.j2", {
             **base, "figures": figures, "deadlines": deadlines,
@@ -196,13 +196,13 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
                 "open_actions": [r for r in rows_of(chunk) if r.action.is_open]},
                 category.source))
     for control in kb.controls.values():
-        reviews = stats.newest_first(kb.reviews_by_control.get(control.ref, ()))
+        found = covered[control.ref]
         replacements = [kb.controls[ref] for ref in control.replaced_by if ref in kb.controls]
-        replaces = [kb.controls[ref] for ref in kb.replaces.get(control.ref, ())]
-        for pager, chunk in paginate(control.url, reviews, REVIEWS_PER_PAGE):
+        replaces = [kb.controls[ref] for ref in found.replaces]
+        for pager, chunk in paginate(control.url, list(found.citations), REVIEWS_PER_PAGE):
             pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "control.md.j2", {
-                **base, "pager": pager, "control": control, "reviews": chunk, "page_tlp": strictest(chunk),
-                "lessons": training.lesson_rows(chunk), "actions": rows_of(chunk),
+                **base, "pager": pager, "control": control, "ev": found.coverage, "reviews": chunk,
+                "page_tlp": strictest([c.review for c in chunk]),
                 "replacements": replacements, "replaces": replaces}, control.source))
     return pages, _collisions(pages)
 

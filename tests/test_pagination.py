@@ -70,7 +70,9 @@ def test_every_review_lesson_and_action_is_on_exactly_one_page_of_each_list(tmp_
     assert len(set(sum(rows, []))) == len(sum(rows, []))
     control = series(generated, "controls/iso27001-2022/a-5-27.md")
     assert len(control) == 3
-    assert "Evidence from 7 published reviews" in generated[control[1]]
+    assert "**Evidence:** 7 approved or closed reviews" in generated[control[1]]
+    evidence = [re.findall(r"### \[(INC-2024-\d{3})\]", generated[doc]) for doc in control]
+    assert sum(evidence, []) == [f"INC-2024-{n:03d}" for n in range(COUNT, 0, -1)], "newest first, none twice"
 
 
 def test_pages_link_to_each_other_and_keep_the_permalink_first(tmp_path: Path, small_pages: None) -> None:

@@ -125,6 +125,20 @@ def control_trail(facts: Facts) -> tuple[dict, str, set[str]]:
     raise AssertionError("no two published reviews cite the same control: the journey has nowhere to go")
 
 
+def citing(facts: Facts, ref: str) -> set[str]:
+    """Ids of the published reviews citing a control or any control it replaces (through
+    every older edition): the reviews its page lists, as evidence or pending."""
+    refs, todo = {ref}, [ref]
+    while todo:
+        newer = todo.pop()
+        for older, control in facts.controls.items():
+            targets = control.get("replaced_by") or []
+            if newer in ([targets] if isinstance(targets, str) else targets) and older not in refs:
+                refs.add(older)
+                todo.append(older)
+    return {r["id"] for r in facts.reviews if refs & set(r.get("controls") or ())}
+
+
 def fault_tree_review(facts: Facts) -> dict:
     found = [r for r in facts.reviews if r["root_cause"]["method"] == "fault-tree"]
     assert found, "the KB has no published fault-tree review"
