@@ -47,7 +47,11 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            value = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, not at shutdown where it cannot be caught
+            return value
+        except BrokenPipeError:
+            _stop_quietly()
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
         except OSError as exc:
@@ -59,6 +63,25 @@ class _Group(click.Group):
                 raise
             raise KBError(f"internal error ({type(exc).__name__}: {exc}); run with KB_DEBUG=1 for details "
                           "and report it") from exc
+
+
+SIGPIPE_EXIT = 141
+"""The exit status of a Unix tool stopped by SIGPIPE (128 + 13): `kb search ... | head -1`."""
+
+
+def _stop_quietly() -> None:
+    """The reader of standard output went away (`| head -1`): stop as Unix tools do, silently.
+
+    Standard output is pointed at /dev/null first, so that Python's own flush at shutdown
+    does not print "Exception ignored ... BrokenPipeError".
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test runner's buffer)
+        pass
+    sys.exit(SIGPIPE_EXIT)
 
 
 def kb_options(function: Callable) -> Callable:
@@ -329,6 +352,8 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
             _warn_errors(index.errors)
             hits = engine.search(index, query, filters=filters, limit=limit,
                                  mark=("\x1b[1m", "\x1b[0m") if colour else ("[", "]"))
+    except engine.UnknownFilter as exc:
+        raise click.BadParameter(str(exc), param_hint=f"--{exc.option}") from exc
     except engine.SearchError as exc:
         raise KBError(str(exc)) from exc
     if fmt == "json":
@@ -347,24 +372,32 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
 @main.command()
 @click.argument("review_id", metavar="ID", shell_complete=_complete_ids)
 @_kb_dir
-def show(review_id: str, kb_dir: Path) -> None:
-    """Print one review readably in the terminal (a TLP:RED one only as restricted)."""
+@_as_of
+def show(review_id: str, kb_dir: Path, as_of: dt.date | None) -> None:
+    """Print one review readably in the terminal (a TLP:RED one only as restricted).
+
+    The id may be written in any case (inc-2025-014). Open actions are marked overdue
+    and stale as on the site, judged on --as-of.
+    """
     from generator.audience import RESTRICTED_NOTE
     from generator.rules import suggest
     from generator.scaffold import ID_PATTERN
     from generator.show import render
 
-    kb = _published(kb_dir, dt.date.today())
+    day = as_of or dt.date.today()
+    given, review_id = review_id, review_id.strip().upper()  # ids are upper case; inc-2025-014 finds it too
+    kb = _published(kb_dir, day)
     if review_id in kb.restricted:
-        click.echo(f"{review_id}: restricted (TLP:RED); {RESTRICTED_NOTE}")
+        # The note begins "restricted: ..."; the word is said once.
+        click.echo(f"{review_id}: restricted (TLP:RED); {RESTRICTED_NOTE.removeprefix('restricted: ')}")
         return
     review = kb.by_id.get(review_id)
     if review is not None:
-        click.echo(render(review, style=_style()), nl=False)
+        click.echo(render(review, as_of=day, style=_style()), nl=False)
         return
     if ID_PATTERN.fullmatch(review_id) and any((kb_dir / "reviews" / f"{review_id}{s}").is_file() for s in (".yaml", ".yml")):
         raise KBError(f"review {review_id} has errors and cannot be shown; run kb validate --kb {kb_dir}")
-    raise KBError(f"no review {review_id!r}; {suggest(review_id, [*kb.by_id, *kb.restricted])}")
+    raise KBError(f"no review {given!r}; {suggest(review_id, [*kb.by_id, *kb.restricted])}")
 
 
 @main.command()
@@ -380,7 +413,7 @@ def show(review_id: str, kb_dir: Path) -> None:
               help="text: a table; json: a list of objects; csv: one row an action.")
 def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue: bool, due_within: int | None,
             as_of: dt.date | None, fmt: str) -> None:
-    """The action tracker: actions of every review, overdue first.
+    """The action tracker: actions of every review, overdue first, then by due date.
 
     With --overdue it lists only overdue actions (open or in progress, due before
     --as-of) and exits 1 when there is any, so a scheduled CI job can flag them.
@@ -388,7 +421,11 @@ def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue:
     from generator import tracker
 
     day = as_of or dt.date.today()
-    rows = tracker.select(_published(kb_dir, day), tracker.ActionQuery(statuses, owner, overdue, due_within), day)
+    kb = _published(kb_dir, day)
+    unknown = tracker.unknown_owner(kb, owner) if owner else None
+    if unknown:
+        raise click.BadParameter(unknown, param_hint="--owner")
+    rows = tracker.select(kb, tracker.ActionQuery(statuses, owner, overdue, due_within), day)
     if fmt == "json":
         click.echo(tracker.as_json(rows), nl=False)
     elif fmt == "csv":

@@ -28,11 +28,13 @@ class ActionRow:
 
 
 def action_rows(kb: KnowledgeBase, as_of: dt.date) -> list[ActionRow]:
-    """Every action: overdue first (longest overdue on top), then by status, owner, due date and id."""
+    """Every action, by what needs doing first: overdue ones (longest overdue on top), then the
+    other open ones by due date, then done and cancelled ones (latest due first)."""
     rows = [ActionRow(r, a, a.overdue(as_of), (as_of - a.due).days if a.overdue(as_of) else 0)
             for r in kb.reviews for a in r.actions]
-    return sorted(rows, key=lambda row: (not row.overdue, -row.days_overdue, STATUS_ORDER[row.action.status],
-                                         row.action.owner.lower(), row.action.due, row.review.id, row.action.id))
+    return sorted(rows, key=lambda row: (not row.overdue, not row.action.is_open,
+                                         row.action.due.toordinal() * (1 if row.action.is_open else -1),
+                                         STATUS_ORDER[row.action.status], row.review.id, row.action.id))
 
 
 def percent(part: int, whole: int) -> float | None:
