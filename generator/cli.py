@@ -6,12 +6,13 @@ Exit codes (the contract): 0 no errors (and with --strict no warnings), 1 findin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -103,14 +104,16 @@ def _settings(kb_dir: Path, as_of: dt.date | None, strict: bool, **extra: Any) -
     return Settings(kb_dir=kb_dir, as_of=as_of or dt.date.today(), strict=strict, **extra)
 
 
-def _report(result: Result, fmt: str, *, strict: bool) -> None:
-    """Print the findings and exit 1 if the run failed."""
+def _report(result: Result, fmt: str, *, strict: bool, failed: str = "") -> None:
+    """Print the findings and exit 1 if the run failed (saying `failed` last, when given)."""
     output = FORMATS[fmt](result.diagnostics, None)
     if output:
         click.echo(output, nl=False)
     if fmt != "json":
         click.echo(summary(result.diagnostics, result.value.files), err=True)
     if result.failed(strict=strict):
+        if failed:
+            click.echo(failed, err=True)
         sys.exit(1)
 
 
@@ -172,13 +175,40 @@ def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
 
     settings = _settings(kb_dir, as_of, strict, audience=audience, training_since=training_since,
                          config_file=config_file, site_dir=site_dir)
+    kept = (f"the previous site in {site_dir}/ is kept" if site_dir.is_dir()
+            else f"nothing was written to {site_dir}/")
     try:
-        result = build_site(settings)
+        with _stages() as stage:
+            result = build_site(settings, stage=stage)
     except SiteError as exc:
-        raise KBError(str(exc)) from exc
-    _report(result, "text", strict=strict)
-    if not result.failed(strict=strict):
-        click.echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
+        raise KBError(f"{exc}; the site was not written, {kept}") from exc
+    _report(result, "text", strict=strict, failed=f"kb: the site was not written; {kept}")
+    click.echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
+
+
+BUILD_STAGES = 5
+"""validating, rendering, running MkDocs, indexing for search, publishing."""
+
+
+@contextlib.contextmanager
+def _stages() -> Iterator[Callable[[str], None]]:
+    """What `kb build` is doing, on standard error: a bar with the stage's name on a terminal,
+    one plain line a stage ("kb: rendering 1,213 pages") in CI logs and other non-terminals."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield lambda name: click.echo(f"kb: {name}", err=True)
+        return
+    shown = {"name": ""}
+    with click.progressbar(length=BUILD_STAGES, file=sys.stderr, show_eta=False, show_percent=False,
+                           item_show_func=lambda _: shown["name"], label="kb build") as bar:
+        def stage(name: str) -> None:
+            started, shown["name"] = shown["name"], name
+            if started:
+                bar.update(1)  # the previous stage is done
+            else:
+                bar.render_progress()
+        yield stage
+        if shown["name"] == "publishing":
+            bar.update(1)
 
 
 @main.command()
@@ -205,9 +235,8 @@ def serve(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
 # with errors still serves its valid records, with a warning.
 # (Imported here, not at the top, so that this section stays an addition to the file.)
 
-import contextlib  # noqa: E402
 import json  # noqa: E402
-from typing import TYPE_CHECKING, Iterator  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from generator.model import ACTION_STATUSES, LESSON_KINDS, SEVERITIES  # noqa: E402
 from generator.show import printable  # noqa: E402

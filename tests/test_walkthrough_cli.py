@@ -117,3 +117,18 @@ def test_csv_export_has_the_usual_file_mode_and_the_texts_own_line_breaks(tmp_pa
     with open(tmp_path / "out" / "reviews.csv", newline="", encoding="utf-8") as handle:
         [row] = list(csv.DictReader(handle))
     assert row["summary"] == "A paragraph wrapped to fit the YAML file.\n\nA second paragraph.\n- a list item"
+
+
+def test_build_names_its_stages_and_says_a_failed_build_kept_the_old_site(tmp_path: Path) -> None:
+    make_kb(tmp_path)
+    built = run_kb(["build", "--kb", "kb", "--as-of", AS_OF, "--site-dir", "site"], cwd=tmp_path)
+    assert built.exit_code == 0, built.stderr
+    stages = [line for line in built.stderr.splitlines() if line.startswith("kb: ")]
+    assert [line.split()[1] for line in stages] == ["validating", "rendering", "running", "indexing", "publishing"]
+    assert stages[0] == "kb: validating 1 record" and stages[1].endswith(" pages")
+    index = (tmp_path / "site" / "index.html").read_bytes()
+    (tmp_path / "kb" / "reviews" / "INC-2025-001.yaml").write_text("id: [broken\n", encoding="utf-8")
+    failed = run_kb(["build", "--kb", "kb", "--as-of", AS_OF, "--site-dir", "site"], cwd=tmp_path)
+    assert failed.exit_code == 1
+    assert failed.stderr.splitlines()[-1] == "kb: the site was not written; the previous site in site/ is kept"
+    assert (tmp_path / "site" / "index.html").read_bytes() == index
