@@ -29,6 +29,7 @@ from generator.fingerprint import Fingerprints
 from generator.index import KnowledgeBase, validate
 from generator.load import discover_reviews
 from generator.pages import PageSpec, front_matter, plan
+from generator.repository import Repository, locate
 from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, render_all
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
@@ -115,6 +116,15 @@ class RenderCache:
         return stale
 
 
+def _repository(settings: Settings) -> Repository | None:
+    """The KB's repository on the web, for the edit button and the "Source" link (see repository.py)."""
+    try:
+        config = find_config(settings)
+    except SiteError:
+        config = None
+    return locate(settings.kb_dir, None if config == DEFAULT_CONFIG else config)
+
+
 Stage = Callable[[str], None]
 """Told what a build does next ("rendering 1,213 pages"), so a long build can show progress."""
 
@@ -127,7 +137,7 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
                  cache: RenderCache | None = None, stage: Stage = _quiet) -> tuple[dict[str, str], list[Diagnostic]]:
     """Every generated docs file (path -> text) for the audience's view of the KB."""
     view = audience.view(kb, settings.audience)
-    pages, problems = plan(view, settings)
+    pages, problems = plan(view, settings, repo=_repository(settings))
     if problems:
         return {}, problems
     stage(f"rendering {len(pages):,} pages")
