@@ -61,10 +61,13 @@ def bar_chart(title: str, rows: Sequence[tuple[str, float]], *, unit: str = "", 
     for index, (label, value) in enumerate(rows):
         y = 28 + index * (_BAR + _GAP)
         length = max(0.0, min(1.0, value / top)) * _PLOT_WIDTH
-        parts.append(f'<g><title>{_text(label)}: {_fmt(value, unit)}</title>'
-                     f'<text x="{label_width - 8}" y="{y + _BAR * 0.7:.1f}" text-anchor="end" class="kb-chart-label">{_text(_label(str(label)))}</text>'
-                     f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{_BAR}" class="kb-chart-bar"></rect>'
-                     f'<text x="{label_width + length + 6:.1f}" y="{y + _BAR * 0.7:.1f}" class="kb-chart-value">{_fmt(value, unit)}</text></g>')
+        shown = _label(str(label))
+        text = f'<text x="{label_width - 8}" y="{y + _BAR * 0.7:.1f}" text-anchor="end" class="kb-chart-label">{_text(shown)}</text>'
+        if shown != str(label):  # shortened: the whole label is the tooltip of the text
+            text = f"<g><title>{_text(label)}</title>{text}</g>"
+        parts.append(text)
+        parts.append(f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{_BAR}" class="kb-chart-bar"><title>{_text(label)}: {_fmt(value, unit)}</title></rect>')
+        parts.append(f'<text x="{label_width + length + 6:.1f}" y="{y + _BAR * 0.7:.1f}" class="kb-chart-value">{_fmt(value, unit)}</text>')
     parts.append("</svg>")
     return Markup('<div class="kb-chart-box">' + "".join(parts) + "</div>")
 

@@ -132,3 +132,26 @@ def test_build_names_its_stages_and_says_a_failed_build_kept_the_old_site(tmp_pa
     assert failed.exit_code == 1
     assert failed.stderr.splitlines()[-1] == "kb: the site was not written; the previous site in site/ is kept"
     assert (tmp_path / "site" / "index.html").read_bytes() == index
+
+
+def test_kb_serve_shows_the_sites_404_page(tmp_path: Path) -> None:
+    import urllib.error
+    import urllib.request
+
+    from test_serve import free_port, wait_for
+
+    make_kb(tmp_path)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "generator", "serve", "--kb", "kb", "--as-of", AS_OF,
+                               "--dev-addr", f"127.0.0.1:{port}"], cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert wait_for(f"http://127.0.0.1:{port}/", "Post-incident reviews"), "the preview never started"
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/incidents/NO-SUCH-1/", timeout=5)
+        assert missing.value.code == 404
+        page = missing.value.read().decode("utf-8")
+        assert "<h1>404 - Not found</h1>" in page and 'href="/assets/kb.css"' in page
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
