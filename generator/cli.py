@@ -6,12 +6,13 @@ Exit codes (the contract): 0 no errors (and with --strict no warnings), 1 findin
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import click
 
@@ -47,7 +48,11 @@ class _Group(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            value = super().invoke(ctx)
+            sys.stdout.flush()  # a closed pipe shows here, not at shutdown where it cannot be caught
+            return value
+        except BrokenPipeError:
+            _stop_quietly()
         except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
             raise
         except OSError as exc:
@@ -59,6 +64,25 @@ class _Group(click.Group):
                 raise
             raise KBError(f"internal error ({type(exc).__name__}: {exc}); run with KB_DEBUG=1 for details "
                           "and report it") from exc
+
+
+SIGPIPE_EXIT = 141
+"""The exit status of a Unix tool stopped by SIGPIPE (128 + 13): `kb search ... | head -1`."""
+
+
+def _stop_quietly() -> None:
+    """The reader of standard output went away (`| head -1`): stop as Unix tools do, silently.
+
+    Standard output is pointed at /dev/null first, so that Python's own flush at shutdown
+    does not print "Exception ignored ... BrokenPipeError".
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (a test runner's buffer)
+        pass
+    sys.exit(SIGPIPE_EXIT)
 
 
 def kb_options(function: Callable) -> Callable:
@@ -80,14 +104,16 @@ def _settings(kb_dir: Path, as_of: dt.date | None, strict: bool, **extra: Any) -
     return Settings(kb_dir=kb_dir, as_of=as_of or dt.date.today(), strict=strict, **extra)
 
 
-def _report(result: Result, fmt: str, *, strict: bool) -> None:
-    """Print the findings and exit 1 if the run failed."""
+def _report(result: Result, fmt: str, *, strict: bool, failed: str = "") -> None:
+    """Print the findings and exit 1 if the run failed (saying `failed` last, when given)."""
     output = FORMATS[fmt](result.diagnostics, None)
     if output:
         click.echo(output, nl=False)
     if fmt != "json":
         click.echo(summary(result.diagnostics, result.value.files), err=True)
     if result.failed(strict=strict):
+        if failed:
+            click.echo(failed, err=True)
         sys.exit(1)
 
 
@@ -149,13 +175,40 @@ def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
 
     settings = _settings(kb_dir, as_of, strict, audience=audience, training_since=training_since,
                          config_file=config_file, site_dir=site_dir)
+    kept = (f"the previous site in {site_dir}/ is kept" if site_dir.is_dir()
+            else f"nothing was written to {site_dir}/")
     try:
-        result = build_site(settings)
+        with _stages() as stage:
+            result = build_site(settings, stage=stage)
     except SiteError as exc:
-        raise KBError(str(exc)) from exc
-    _report(result, "text", strict=strict)
-    if not result.failed(strict=strict):
-        click.echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
+        raise KBError(f"{exc}; the site was not written, {kept}") from exc
+    _report(result, "text", strict=strict, failed=f"kb: the site was not written; {kept}")
+    click.echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
+
+
+BUILD_STAGES = 5
+"""validating, rendering, running MkDocs, indexing for search, publishing."""
+
+
+@contextlib.contextmanager
+def _stages() -> Iterator[Callable[[str], None]]:
+    """What `kb build` is doing, on standard error: a bar with the stage's name on a terminal,
+    one plain line a stage ("kb: rendering 1,213 pages") in CI logs and other non-terminals."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        yield lambda name: click.echo(f"kb: {name}", err=True)
+        return
+    shown = {"name": ""}
+    with click.progressbar(length=BUILD_STAGES, file=sys.stderr, show_eta=False, show_percent=False,
+                           item_show_func=lambda _: shown["name"], label="kb build") as bar:
+        def stage(name: str) -> None:
+            started, shown["name"] = shown["name"], name
+            if started:
+                bar.update(1)  # the previous stage is done
+            else:
+                bar.render_progress()
+        yield stage
+        if shown["name"] == "publishing":
+            bar.update(1)
 
 
 @main.command()
@@ -182,9 +235,8 @@ def serve(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
 # with errors still serves its valid records, with a warning.
 # (Imported here, not at the top, so that this section stays an addition to the file.)
 
-import contextlib  # noqa: E402
 import json  # noqa: E402
-from typing import TYPE_CHECKING, Iterator  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from generator.model import ACTION_STATUSES, LESSON_KINDS, SEVERITIES  # noqa: E402
 from generator.show import printable  # noqa: E402
@@ -329,6 +381,8 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
             _warn_errors(index.errors)
             hits = engine.search(index, query, filters=filters, limit=limit,
                                  mark=("\x1b[1m", "\x1b[0m") if colour else ("[", "]"))
+    except engine.UnknownFilter as exc:
+        raise click.BadParameter(str(exc), param_hint=f"--{exc.option}") from exc
     except engine.SearchError as exc:
         raise KBError(str(exc)) from exc
     if fmt == "json":
@@ -347,24 +401,32 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
 @main.command()
 @click.argument("review_id", metavar="ID", shell_complete=_complete_ids)
 @_kb_dir
-def show(review_id: str, kb_dir: Path) -> None:
-    """Print one review readably in the terminal (a TLP:RED one only as restricted)."""
+@_as_of
+def show(review_id: str, kb_dir: Path, as_of: dt.date | None) -> None:
+    """Print one review readably in the terminal (a TLP:RED one only as restricted).
+
+    The id may be written in any case (inc-2025-014). Open actions are marked overdue
+    and stale as on the site, judged on --as-of.
+    """
     from generator.audience import RESTRICTED_NOTE
     from generator.rules import suggest
     from generator.scaffold import ID_PATTERN
     from generator.show import render
 
-    kb = _published(kb_dir, dt.date.today())
+    day = as_of or dt.date.today()
+    given, review_id = review_id, review_id.strip().upper()  # ids are upper case; inc-2025-014 finds it too
+    kb = _published(kb_dir, day)
     if review_id in kb.restricted:
-        click.echo(f"{review_id}: restricted (TLP:RED); {RESTRICTED_NOTE}")
+        # The note begins "restricted: ..."; the word is said once.
+        click.echo(f"{review_id}: restricted (TLP:RED); {RESTRICTED_NOTE.removeprefix('restricted: ')}")
         return
     review = kb.by_id.get(review_id)
     if review is not None:
-        click.echo(render(review, style=_style()), nl=False)
+        click.echo(render(review, as_of=day, style=_style()), nl=False)
         return
     if ID_PATTERN.fullmatch(review_id) and any((kb_dir / "reviews" / f"{review_id}{s}").is_file() for s in (".yaml", ".yml")):
         raise KBError(f"review {review_id} has errors and cannot be shown; run kb validate --kb {kb_dir}")
-    raise KBError(f"no review {review_id!r}; {suggest(review_id, [*kb.by_id, *kb.restricted])}")
+    raise KBError(f"no review {given!r}; {suggest(review_id, [*kb.by_id, *kb.restricted])}")
 
 
 @main.command()
@@ -380,7 +442,7 @@ def show(review_id: str, kb_dir: Path) -> None:
               help="text: a table; json: a list of objects; csv: one row an action.")
 def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue: bool, due_within: int | None,
             as_of: dt.date | None, fmt: str) -> None:
-    """The action tracker: actions of every review, overdue first.
+    """The action tracker: actions of every review, overdue first, then by due date.
 
     With --overdue it lists only overdue actions (open or in progress, due before
     --as-of) and exits 1 when there is any, so a scheduled CI job can flag them.
@@ -388,7 +450,11 @@ def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue:
     from generator import tracker
 
     day = as_of or dt.date.today()
-    rows = tracker.select(_published(kb_dir, day), tracker.ActionQuery(statuses, owner, overdue, due_within), day)
+    kb = _published(kb_dir, day)
+    unknown = tracker.unknown_owner(kb, owner) if owner else None
+    if unknown:
+        raise click.BadParameter(unknown, param_hint="--owner")
+    rows = tracker.select(kb, tracker.ActionQuery(statuses, owner, overdue, due_within), day)
     if fmt == "json":
         click.echo(tracker.as_json(rows), nl=False)
     elif fmt == "csv":

@@ -16,6 +16,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
@@ -162,9 +163,44 @@ def csv_cell(value: Any) -> Any:
         value = ";".join(str(v) for v in value)
     if value is None:
         return ""
+    if isinstance(value, str) and "\n" in value:
+        value = unwrap(value)
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
     return value
+
+
+# A line that starts a Markdown block of its own (list item, heading, quote, table row,
+# code fence) keeps its line break; any other line continues the paragraph above it.
+_BLOCK_START = re.compile(r"\s*(?:[-*+]\s|\d+[.)]\s|#|>|\||```|~~~)")
+
+
+def unwrap(text: str) -> str:
+    """Free text with the text's own line breaks only: the lines of a paragraph, wrapped to
+    fit the YAML file, joined again; paragraphs, list items, hard breaks and code kept.
+
+    In Markdown (what record text is) a single line break inside a paragraph is a space;
+    a spreadsheet cell should not show the reviewer's editor width.
+    """
+    out: list[str] = []
+    fenced = False
+    open_paragraph = False  # whether the last line written may be continued
+    for line in text.strip("\n").split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            out.append(line.rstrip())
+            open_paragraph = False
+            continue
+        if fenced:
+            out.append(line)
+            continue
+        if open_paragraph and line.strip() and not _BLOCK_START.match(line):
+            out[-1] += " " + line.strip()
+        else:
+            out.append(line.rstrip() if line.strip() else "")
+        hard_break = line.endswith(("  ", "\\"))
+        open_paragraph = bool(line.strip()) and not hard_break and not line.lstrip().startswith(("#", "|"))
+    return "\n".join(out)
 
 
 def write_csv(kb: KnowledgeBase, folder: Path, *, as_of: dt.date, progress: Progress | None = None) -> list[Path]:
@@ -191,6 +227,13 @@ def write_text(text: str, target: Path) -> None:
         handle.write(text)
 
 
+def _umask() -> int:
+    """The process's file-creation mask (reading it means setting it, so it is set back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def _replacing(target: Path, newline: str | None = None) -> Iterator[IO[str]]:
     """A temporary file beside target, renamed over it when the block succeeds, else deleted."""
@@ -199,6 +242,9 @@ def _replacing(target: Path, newline: str | None = None) -> Iterator[IO[str]]:
     try:
         with handle:
             yield handle
+        # A temporary file is private (0600); the export is a file like any other the user
+        # writes: the usual mode, as the umask allows.
+        os.chmod(handle.name, 0o666 & ~_umask())
         os.replace(handle.name, target)
     finally:
         Path(handle.name).unlink(missing_ok=True)

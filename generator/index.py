@@ -269,6 +269,7 @@ def _check(source: SourceKB, as_of: dt.date, checks: RecordChecks) -> tuple[list
         categories=set(categories),
         controls={c.ref: ControlInfo(c.ref, c.replaced_by) for f in frameworks for c in f.controls},
         review_ids=review_ids,
+        unparsed_ids=source.unparsed,
     )
     for record in source.reviews:
         found += checks.rules(record, context)

@@ -346,6 +346,14 @@ def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> Diagnostic:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
+    opened = getattr(exc, "context_mark", None)
+    if opened is not None and context and context.startswith("while scanning a quoted scalar"):
+        # An unclosed quote is found where the scanner gives up (often far below, in a
+        # comment); the reviewer needs the line where the quote opened.
+        return error(path, opened.line + 1, opened.column + 1, "yaml",
+                     "not valid YAML: this quoted text is never closed "
+                     f"(the parser ran on to line {mark.line + 1 if mark else '?'}: {problem})",
+                     "close the quote on this line, or escape a quote inside the text (\\\" in \"...\", '' in '...')")
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     if isinstance(exc, yaml.composer.ComposerError) and "single document" in (context or ""):
         return error(path, line, col, "multiple-documents", "the file holds more than one YAML document",
@@ -355,12 +363,39 @@ def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> Diagnostic:
         # event says where our limit was passed: find that bracket ourselves.
         line, col = _flow_limit_position(text) or (line, col)
         return error(path, line, col, "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels")
+    runaway = _runaway_quote(text, mark) if mark is not None else None
+    if runaway is not None:
+        return error(path, runaway.line + 1, runaway.column + 1, "yaml",
+                     f"not valid YAML: the quoted text opened here runs on to line {mark.line + 1}, where "
+                     f"the parser stops ({problem})",
+                     "close the quote on this line; inside \"...\" write a quote as \\\", inside '...' as ''")
     message = problem if not context else f"{context}: {problem}"
     hint = ""
     lines = text.splitlines()
     if 0 < line <= len(lines) and "\t" in lines[line - 1][: col + 1]:
         hint = "YAML does not allow tabs for indentation; indent with spaces"
     return error(path, line, col, "yaml", f"not valid YAML: {message}", hint)
+
+
+def _runaway_quote(text: str, mark: Any) -> Any:
+    """Where a quoted scalar that spans lines and ends on the error's line opened, if one does.
+
+    A forgotten closing quote makes the scalar run on until the next quote character, which
+    may be many lines below (in a comment, say); the parser then fails there. The reviewer
+    needs the line where the quote was opened.
+    """
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.index >= mark.index:
+                break
+            if isinstance(token, yaml.ScalarToken) and token.style in ('"', "'"):
+                last = token
+    except yaml.YAMLError:
+        pass
+    if last is None or last.start_mark.line == last.end_mark.line:
+        return None
+    return last.start_mark if last.end_mark.line == mark.line else None
 
 
 def parse_text(path: Path, raw: bytes) -> tuple[SourceRecord | None, list[Diagnostic]]:
@@ -474,6 +509,7 @@ class SourceKB:
     taxonomy: SourceRecord | None
     controls: SourceRecord | None
     files: int
+    unparsed: frozenset[str] = frozenset()  # stems of record files that could not be read or parsed
 
 
 REVIEW_SUFFIXES = (".yaml", ".yml")
@@ -525,5 +561,7 @@ def load_kb(root: Path, *, reader: Reader = read_files) -> tuple[SourceKB, list[
         record, problems = read_file(path, root)
         diagnostics += problems
         catalogs[name] = record
-    kb = SourceKB(root=root, reviews=reviews, taxonomy=catalogs["taxonomy"], controls=catalogs["controls"], files=len(paths) + 2)
+    unparsed = frozenset({p.stem for p in paths} - {r.path.stem for r in reviews})
+    kb = SourceKB(root=root, reviews=reviews, taxonomy=catalogs["taxonomy"], controls=catalogs["controls"],
+                  files=len(paths) + 2, unparsed=unparsed)
     return kb, diagnostics

@@ -1,8 +1,10 @@
 """MkDocs hooks: the "edit this page" button opens the YAML record; search sees only what it should.
 
 Generated pages carry `kb_source: <path of the record, relative to the project>` in
-their front matter (`generated` for pages that show no single record). With `repo_url` and `edit_uri` set in mkdocs.yml, the button then
-points at the record instead of at a Markdown file that exists only in the build.
+their front matter (`generated` for pages that show no single record), and `kb_edit: <URL>`
+when the KB's repository is known (repository.py: repo_url in mkdocs.yml, else the git
+remote). The button then opens the record instead of a Markdown file that exists only in
+the build; without a known repository a generated page has no edit button.
 
 Pages that must not be found carry `search: exclude: true` in their front matter
 (pages.py: every generated page but the reviews, the restricted placeholders and the
@@ -18,7 +20,9 @@ from typing import Any
 
 def on_page_markdown(markdown: str, *, page: Any, config: Any, files: Any) -> str:
     source = page.meta.get("kb_source")
-    if source == "generated":  # an index page: there is no file to edit
+    if page.meta.get("kb_edit"):  # the record in its repository's web editor (repository.py)
+        page.edit_url = page.meta["kb_edit"]
+    elif source == "generated":  # an index page: there is no file to edit
         page.edit_url = None
     elif source and config.repo_url and config.edit_uri:
         # edit_uri points into the docs folder ("edit/main/docs/"); records live beside it.

@@ -119,6 +119,10 @@ class Effectiveness:
     follow_up: tuple[str, ...] = ()  # actions of the same review that take over after a failed check
 
 
+STALE_DAYS = 30
+"""An open action with no progress for longer than this is stale (record format v1.1)."""
+
+
 @dataclass(frozen=True)
 class Action:
     id: str
@@ -138,6 +142,17 @@ class Action:
 
     def overdue(self, as_of: dt.date) -> bool:
         return self.is_open and self.due < as_of
+
+    def stale(self, as_of: dt.date, fallback_date: dt.date) -> bool:
+        """Open or in progress with no progress reported for more than STALE_DAYS before as_of.
+
+        The latest progress date counts, else `fallback_date` (Review.progress_baseline:
+        the approval date, else the day the review was held).
+        """
+        if not self.is_open:
+            return False
+        latest = max((p.date for p in self.progress), default=fallback_date)
+        return (as_of - latest).days > STALE_DAYS
 
     @property
     def on_time(self) -> bool | None:
@@ -268,6 +283,11 @@ class Review:
     def review_date(self) -> dt.date:
         """The day the review was held, in UTC: what "new since" is judged on."""
         return self.held.astimezone(dt.timezone.utc).date()
+
+    @property
+    def progress_baseline(self) -> dt.date:
+        """The day an action without progress notes is judged stale from: approval, else the review."""
+        return self.approval.date if self.approval is not None else self.review_date
 
     def open_actions(self) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.is_open)

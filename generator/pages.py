@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 import functools
+import json
 from collections import defaultdict
 from typing import Any, Callable
 
@@ -16,7 +17,8 @@ from generator import evidence, stats, training
 from generator.audience import RESTRICTED_NOTE
 from generator.diagnostics import Diagnostic, error
 from generator.index import KnowledgeBase
-from generator.model import TLP_LEVELS, Review
+from generator.model import STALE_DAYS, TLP_LEVELS, Review
+from generator.repository import Repository
 from generator.render import doc_for
 from generator.settings import Settings
 
@@ -33,6 +35,7 @@ class PageSpec:
     context: dict[str, Any] = field(hash=False, compare=False)
     source: Path | None = None
     wide: bool = False  # a table page: shown without the navigation sidebar
+    edit_url: str | None = None  # the record in the repository's web editor, when the repository is known
     boost: float = 1.0  # search weight: a review's own page outranks the lists quoting it
 
     @property
@@ -60,6 +63,7 @@ def _site_context(kb: KnowledgeBase, settings: Settings) -> dict[str, Any]:
         "audience": settings.audience,
         "restricted_note": RESTRICTED_NOTE,
         "page_tlp": strictest(kb.reviews),
+        "stale_days": STALE_DAYS,
     }
 
 
@@ -115,7 +119,8 @@ def paginate(url: str, items: list[Any], per_page: int) -> list[tuple[Pager, lis
     return pages
 
 
-def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Diagnostic]]:
+def plan(kb: KnowledgeBase, settings: Settings, *,
+         repo: Repository | None = None) -> tuple[list[PageSpec], list[Diagnostic]]:
     """Every generated page of the site for this (already audience-filtered) KB view.
 
     No page grows with the number of reviews except by pagination: lists that do are
@@ -136,6 +141,7 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
     rows_of = _rows_by_review(rows)
     awaiting, late = stats.awaiting_approval(kb), stats.late_reviews(kb)
     covered = evidence.coverage(kb)  # one count for controls/ and every control page
+    per_quarter = stats.per_quarter(kb)
     pages: list[PageSpec] = [
         PageSpec("index.md", "home.md.j2", {
             **base, "figures": figures, "overdue": overdue[:HOME_ITEMS], "overdue_count": len(overdue),
@@ -155,7 +161,8 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             "lag_chart": [(r.id, days) for r, days in recent_lags],
             "category_chart": [(kb.categories[c].title if c in kb.categories else c, len(rs))
                                for c, rs in sorted(kb.reviews_by_category.items())],
-            "per_quarter": stats.per_quarter(kb), "category_quarters": stats.category_quarters(kb)}, wide=True),
+            "per_quarter": per_quarter, "quarters_by_year": stats.quarters_by_year(per_quarter),
+            "category_quarters": stats.category_quarters(kb)}, wide=True),
     ]
     for pager, chunk in paginate("incidents/", newest, REVIEWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "incidents.md.j2", {
@@ -179,11 +186,13 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             "new": training.by_category_and_kind(fresh, kb), "new_count": len(new_lessons)}))
     for review in kb.reviews:
         related = kb.related_both_ways(review)
+        path = source_path(review.source, settings)
         pages.append(PageSpec(doc_for(review.url), "review.md.j2", boost=2.0, context={
             **base, "review": review, "related": related,
             "related_titles": {rid: kb.by_id[rid].title for rid in related if rid in kb.by_id},
-            "source_path": source_path(review.source, settings),
-            "referenced_by": kb.referenced_by.get(review.id, ())}, source=review.source))
+            "source_path": path, "source_url": repo.blob_url(path) if repo else None,
+            "referenced_by": kb.referenced_by.get(review.id, ())}, source=review.source,
+            edit_url=repo.edit_url(path) if repo else None))
     for rid in kb.restricted:
         pages.append(PageSpec(doc_for(f"incidents/{rid}/"), "restricted.md.j2", {**base, "rid": rid}))
     for category in kb.categories.values():
@@ -222,8 +231,10 @@ def _rows_by_review(rows: list[stats.ActionRow]) -> Callable[[list[Review]], lis
 def front_matter(page: PageSpec, settings: Settings) -> str:
     """The page's metadata for MkDocs: the record it shows (for the edit button) and layout."""
     lines = ["---", f"kb_source: {source_path(page.source, settings) if page.source else 'generated'}"]
-    if page.wide:
-        lines += ["hide:", "  - navigation"]
+    if page.edit_url:
+        lines.append(f"kb_edit: {json.dumps(page.edit_url)}")
+    if page.wide:  # tables need the width: no sidebars
+        lines += ["hide:", "  - navigation", "  - toc"]
     if not page.searchable:
         lines += ["search:", "  exclude: true"]
     elif page.boost != 1.0:

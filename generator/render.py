@@ -172,9 +172,9 @@ class Renderer:
             cell=jinja2.pass_context(lambda ctx, value: Markup(inline_text(value, ctx.get("linker")))),
             h=html_text,
             slug=slug,
-            date=_date,
-            day=lambda value: value.astimezone(dt.timezone.utc).date().isoformat(),
-            when=_when,
+            date=lambda value: _nowrap(_date(value)),
+            day=lambda value: _nowrap(value.astimezone(dt.timezone.utc).date().isoformat()),
+            when=lambda value: _nowrap(_when(value)),
             plural=_plural,
             anchor=lambda value: str(value).lower(),
             indent_md=jinja2.pass_context(
@@ -222,6 +222,14 @@ def _date(value: dt.date | dt.datetime | None) -> str:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return value.isoformat()
+
+
+def _nowrap(text: str) -> Markup:
+    """A date kept on one line ("2024-05-22", never "2024-" then "05-22"): kb.css styles .kb-date.
+
+    The text is digits, '-', ':', '+', ' ', '(', ')' and 'UTC' only, so it needs no escaping.
+    """
+    return Markup(f'<span class="kb-date">{text}</span>') if text else Markup("")
 
 
 def _when(value: dt.datetime) -> str:

@@ -37,6 +37,7 @@ class RuleContext:
     categories: set[str] = field(default_factory=set)
     controls: dict[str, ControlInfo] = field(default_factory=dict)
     review_ids: set[str] = field(default_factory=set)
+    unparsed_ids: frozenset[str] = frozenset()  # records whose file exists but has its own YAML error
 
 
 Rule = Callable[[SourceRecord, RuleContext], Iterable[Diagnostic]]
@@ -138,7 +139,9 @@ def unknown_related(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnost
         if other == own:
             yield warning(record.path, *record.at_value(("related", index)), "related-self", f"related[{index}]: the review lists itself as related",
                           "remove it: related names other reviews")
-        elif other not in ctx.review_ids:
+        elif other not in ctx.review_ids and other not in ctx.unparsed_ids:
+            # A reference to a record that failed to parse is not unknown: that file's own
+            # error is the one to fix.
             # Positions are worked out only for a finding: a clean record never pays for them.
             yield error(record.path, *record.at_value(("related", index)), "unknown-related", f"related[{index}]: no review has the id {other!r}",
                         suggest(other, ctx.review_ids - {own}))

@@ -128,6 +128,9 @@ _PATTERNS = {
 }
 
 
+_OPTIONAL = ", or remove the key if the field is optional"
+
+
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 4] + "...'"
@@ -197,10 +200,13 @@ def _diagnose(record: SourceRecord, e: ValidationError) -> list[Diagnostic]:
         problem = dates.date_problem(value) if e.validator_value == "date" else dates.timestamp_problem(value)
         return [at_value(problem)]
     if v == "pattern":
+        if value == "" and isinstance(e.schema, dict) and e.schema.get("minLength", 0) >= 1:
+            return []  # minLength says it once, with the advice for an empty field
         text, tip = _PATTERNS.get(e.validator_value, (f"does not match the pattern {e.validator_value}", ""))
         return [at_value(f"{_short(value)} {text}", tip)]
     if v == "minLength":
-        return [at_value("must not be empty", "write the text, or remove the key if the field is optional")]
+        one_line = isinstance(e.schema, dict) and e.schema.get("maxLength", 0) <= 200
+        return [at_value("must not be empty", "fill it in (one line)" + _OPTIONAL if one_line else "write the text" + _OPTIONAL)]
     if v == "maxLength":
         return [at_value(f"is {len(value):,} characters long; at most {e.validator_value:,} are allowed",
                          "shorten it" if e.validator_value <= 200 else "shorten it, or link to a longer document")]

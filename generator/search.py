@@ -97,6 +97,14 @@ class SearchError(Exception):
     """A search that cannot run as asked (an unknown category or control); the message says why."""
 
 
+class UnknownFilter(SearchError):
+    """A filter names a category or control the KB does not have: a usage error (exit 2)."""
+
+    def __init__(self, option: str, message: str) -> None:
+        super().__init__(message)
+        self.option = option
+
+
 @dataclass(frozen=True)
 class Hit:
     """One search result: the review, where in it the query matched best, and an excerpt."""
@@ -503,7 +511,7 @@ def _check_filters(index: Index, filters: Filters) -> None:
         if value and value not in known:
             from generator.rules import suggest  # validate's "did you mean"; loaded only for this message
 
-            raise SearchError(f"unknown {what} {value!r}; {suggest(value, known)}")
+            raise UnknownFilter(what, f"unknown {what} {value!r}; {suggest(value, known)}")
 
 
 def _where(filters: Filters) -> tuple[list[str], list[object]]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import textwrap
 from typing import Callable
 
-from generator.model import FaultNode, Review
+from generator.model import STALE_DAYS, Action, FaultNode, Review
 
 Style = Callable[..., str]
 
@@ -45,8 +46,18 @@ class _Heading(str):
     """A line of the output shown in bold."""
 
 
-def render(review: Review, *, style: Style = _plain) -> str:
-    """The review as text; `style` is click.style when colour is wanted."""
+def action_marks(action: Action, review: Review, as_of: dt.date) -> str:
+    """' · overdue N d', ' · stale' or both, as the site marks the action (empty for neither)."""
+    marks = []
+    if action.overdue(as_of):
+        marks.append(f"overdue {(as_of - action.due).days} d")
+    if action.stale(as_of, review.progress_baseline):
+        marks.append(f"stale: no progress for over {STALE_DAYS} days")
+    return "".join(f" · {mark}" for mark in marks)
+
+
+def render(review: Review, *, as_of: dt.date, style: Style = _plain) -> str:
+    """The review as text, actions judged on as_of; `style` is click.style when colour is wanted."""
     h = _Heading
     out = [h(f"{review.id}: {review.title}"),
            f"{review.severity} · {review.status} · {review.classification} · categories: {', '.join(review.root_cause.categories)}",
@@ -69,7 +80,7 @@ def render(review: Review, *, style: Style = _plain) -> str:
     out += [f"  {l.id} ({l.kind}) {' '.join(l.text.split())}" for l in review.lessons]
     out += ["", h("Actions")]
     for a in review.actions:
-        out.append(f"  {a.id} [{a.status}] {a.title} — {a.owner}, due {a.due.isoformat()}"
+        out.append(f"  {a.id} [{a.status}{action_marks(a, review, as_of)}] {a.title} — {a.owner}, due {a.due.isoformat()}"
                    + (f", completed {a.completed.isoformat()}" if a.completed else ""))
     if review.controls:
         out += ["", h("Controls"), "  " + ", ".join(review.controls)]

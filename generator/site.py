@@ -20,14 +20,16 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from generator import audience
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
 from generator.fingerprint import Fingerprints, templates_digest
 from generator.index import KnowledgeBase, validate
+from generator.load import discover_reviews
 from generator.pages import PageSpec, front_matter, plan, source_path
+from generator.repository import Repository, locate
 from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, doc_for, render_all
 from generator.scaffold import ID_PATTERN
 from generator.charts import bar_chart, column_chart
@@ -99,13 +101,31 @@ class RenderCache:
         return [fresh[page.doc][1] for page in pages]
 
 
+def _repository(settings: Settings) -> Repository | None:
+    """The KB's repository on the web, for the edit button and the "Source" link (see repository.py)."""
+    try:
+        config = find_config(settings)
+    except SiteError:
+        config = None
+    return locate(settings.kb_dir, None if config == DEFAULT_CONFIG else config)
+
+
+Stage = Callable[[str], None]
+"""Told what a build does next ("rendering 1,213 pages"), so a long build can show progress."""
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
 def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | None = None,
-                 cache: RenderCache | None = None) -> tuple[dict[str, str], list[Diagnostic]]:
+                 cache: RenderCache | None = None, stage: Stage = _quiet) -> tuple[dict[str, str], list[Diagnostic]]:
     """Every generated docs file (path -> text) for the audience's view of the KB."""
     view = audience.view(kb, settings.audience)
-    pages, problems = plan(view, settings)
+    pages, problems = plan(view, settings, repo=_repository(settings))
     if problems:
         return {}, problems
+    stage(f"rendering {len(pages):,} pages")
     helpers = {"bar_chart": bar_chart, "column_chart": column_chart}
     reviews = {**{rid: "published" for rid in view.by_id}, **{rid: "restricted" for rid in view.restricted}}
     if cache is not None:  # kb serve: after an edit few pages change
@@ -299,18 +319,21 @@ class DocsTree:
         return write_tree(target, self.generated, self.handwritten)
 
 
-def prepare_docs(settings: Settings, cache: RenderCache | None = None) -> tuple[Result[KnowledgeBase], DocsTree | None]:
+def prepare_docs(settings: Settings, cache: RenderCache | None = None,
+                 stage: Stage = _quiet) -> tuple[Result[KnowledgeBase], DocsTree | None]:
     """Validate and render everything in memory; no tree when there is any error."""
+    records = len(discover_reviews(settings.kb_dir)[0])
+    stage(f"validating {records:,} record{'' if records == 1 else 's'}")
     checked = validate(settings.kb_dir, as_of=settings.as_of)
     if checked.failed(strict=settings.strict):
         return checked, None
-    return _render_tree(checked, settings, cache)
+    return _render_tree(checked, settings, cache, stage)
 
 
-def _render_tree(checked: Result[KnowledgeBase], settings: Settings,
-                 cache: RenderCache | None) -> tuple[Result[KnowledgeBase], DocsTree | None]:
+def _render_tree(checked: Result[KnowledgeBase], settings: Settings, cache: RenderCache | None,
+                 stage: Stage = _quiet) -> tuple[Result[KnowledgeBase], DocsTree | None]:
     with quiet_gc():  # many small objects, no garbage cycles: see cache.quiet_gc
-        generated, problems = render_pages(checked.value, settings, cache=cache)
+        generated, problems = render_pages(checked.value, settings, cache=cache, stage=stage)
     handwritten = _handwritten_files(handwritten_dir(find_config(settings)))
     problems += _collisions(generated, handwritten)
     result = Result(checked.value, sorted_diagnostics(checked.diagnostics + problems))
@@ -372,10 +395,14 @@ def generate_docs(settings: Settings, target: Path) -> Result[KnowledgeBase]:
     return result
 
 
-def build_site(settings: Settings) -> Result[KnowledgeBase]:
-    """Validate, render and publish the KB; nothing is written unless all of it succeeds."""
+def build_site(settings: Settings, *, stage: Stage = _quiet) -> Result[KnowledgeBase]:
+    """Validate, render and publish the KB; nothing is written unless all of it succeeds.
+
+    `stage` hears of each step as it starts: validating, rendering, running MkDocs,
+    indexing for search, publishing.
+    """
     config_file = find_config(settings)
-    checked, tree = prepare_docs(settings)
+    checked, tree = prepare_docs(settings, stage=stage)
     if tree is None:
         return checked
     _check_site_dir(settings.site_dir, settings.kb_dir)
@@ -384,12 +411,15 @@ def build_site(settings: Settings) -> Result[KnowledgeBase]:
     work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-", dir=site_dir.parent))
     try:
         tree.write(work / "docs")
+        stage("running MkDocs")
         found = run_mkdocs(config_file, work / "docs", work / "site", settings.as_of)
         result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
         if not result.failed(strict=settings.strict):
+            stage("indexing for search")
             found += run_pagefind(work / "site", config_file)
             result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
         if not result.failed(strict=settings.strict):
+            stage("publishing")
             swap_in(work / "site", site_dir)
         return result
     finally:

@@ -25,14 +25,18 @@ class ActionRow:
     action: Action
     overdue: bool
     days_overdue: int
+    stale: bool = False  # open with no progress for over STALE_DAYS (Action.stale)
 
 
 def action_rows(kb: KnowledgeBase, as_of: dt.date) -> list[ActionRow]:
-    """Every action: overdue first (longest overdue on top), then by status, owner, due date and id."""
-    rows = [ActionRow(r, a, a.overdue(as_of), (as_of - a.due).days if a.overdue(as_of) else 0)
+    """Every action, by what needs doing first: overdue ones (longest overdue on top), then the
+    other open ones by due date, then done and cancelled ones (latest due first)."""
+    rows = [ActionRow(r, a, a.overdue(as_of), (as_of - a.due).days if a.overdue(as_of) else 0,
+                      a.stale(as_of, r.progress_baseline))
             for r in kb.reviews for a in r.actions]
-    return sorted(rows, key=lambda row: (not row.overdue, -row.days_overdue, STATUS_ORDER[row.action.status],
-                                         row.action.owner.lower(), row.action.due, row.review.id, row.action.id))
+    return sorted(rows, key=lambda row: (not row.overdue, not row.action.is_open,
+                                         row.action.due.toordinal() * (1 if row.action.is_open else -1),
+                                         STATUS_ORDER[row.action.status], row.review.id, row.action.id))
 
 
 def percent(part: int, whole: int) -> float | None:
@@ -47,6 +51,10 @@ class ActionFigures:
     completion_rate: float | None  # done / (all but cancelled)
     on_time_rate: float | None  # done by the due date / done
     overdue_rate: float | None  # overdue / open or in progress
+    done: int = 0  # the counts the rates are made of, for their definitions on the pages
+    done_on_time: int = 0
+    not_cancelled: int = 0
+    open: int = 0
 
 
 def action_figures(rows: list[ActionRow]) -> ActionFigures:
@@ -61,6 +69,8 @@ def action_figures(rows: list[ActionRow]) -> ActionFigures:
         completion_rate=percent(len(done), len(rows) - by_status["cancelled"]),
         on_time_rate=percent(sum(bool(a.on_time) for a in done), len(done)),
         overdue_rate=percent(overdue, open_count),
+        done=len(done), done_on_time=sum(bool(a.on_time) for a in done),
+        not_cancelled=len(rows) - by_status["cancelled"], open=open_count,
     )
 
 
@@ -131,20 +141,67 @@ def per_year(reviews: tuple[Review, ...] | list[Review]) -> list[tuple[int, int]
     return [(year, counts.get(year, 0)) for year in range(min(counts), max(counts) + 1)]
 
 
+def _quarter_key(quarter: str) -> tuple[int, int]:
+    year, q = quarter.split("-Q")
+    return int(year), int(q)
+
+
+def quarters_between(first: str, last: str) -> list[str]:
+    """Every quarter from first to last ("2024-Q3" .. "2025-Q2"), both included, oldest first."""
+    (year, q), end = _quarter_key(first), _quarter_key(last)
+    found = []
+    while (year, q) <= end:
+        found.append(f"{year}-Q{q}")
+        year, q = (year + 1, 1) if q == 4 else (year, q + 1)
+    return found
+
+
 def per_quarter(kb: KnowledgeBase) -> list[tuple[str, int]]:
+    """(quarter, reviews) for every quarter from the first review's to the last's, gaps as 0:
+    a time axis shows every period."""
     counts = Counter(r.quarter for r in kb.reviews)
-    return sorted(counts.items())
+    if not counts:
+        return []
+    ordered = sorted(counts, key=_quarter_key)
+    return [(q, counts.get(q, 0)) for q in quarters_between(ordered[0], ordered[-1])]
+
+
+def quarters_by_year(series: list[tuple[str, int]]) -> list[tuple[int, list[int | None]]]:
+    """The quarter series as rows of a year: (year, [Q1, Q2, Q3, Q4]), None outside the series."""
+    values = dict(series)
+    years = sorted({_quarter_key(q)[0] for q, _ in series})
+    return [(year, [values.get(f"{year}-Q{n}") for n in range(1, 5)]) for year in years]
+
+
+FOLD_AFTER_QUARTERS = 8
+"""A category-per-quarter table over more quarters than this shows the newest year's
+quarters and then one column a year, so the newest periods are never scrolled away."""
 
 
 def category_quarters(kb: KnowledgeBase) -> tuple[list[str], list[tuple[str, list[int]]]]:
-    """Quarters (columns) and, per category, the number of reviews in each quarter."""
-    quarters = sorted({r.quarter for r in kb.reviews})
+    """Periods (columns, newest first) and, per category, the number of reviews in each.
+
+    Every quarter of the span is a column, gaps included; over more than
+    FOLD_AFTER_QUARTERS quarters, the newest year keeps its quarters and each earlier year
+    is one column ("2024").
+    """
+    series = per_quarter(kb)
+    if not series:
+        return [], []
+    quarters = [q for q, _ in series]
+    newest_year = _quarter_key(quarters[-1])[0]
+
+    def period(quarter: str) -> str:
+        year = _quarter_key(quarter)[0]
+        return quarter if len(quarters) <= FOLD_AFTER_QUARTERS or year == newest_year else str(year)
+
+    periods = list(dict.fromkeys(period(q) for q in reversed(quarters)))
     table: dict[str, Counter] = defaultdict(Counter)
     for review in kb.reviews:
         for category in review.root_cause.categories:
-            table[category][review.quarter] += 1
-    rows = [(category, [table[category].get(q, 0) for q in quarters]) for category in sorted(table)]
-    return quarters, rows
+            table[category][period(review.quarter)] += 1
+    rows = [(category, [table[category].get(p, 0) for p in periods]) for category in sorted(table)]
+    return periods, rows
 
 
 def newest_first(reviews: tuple[Review, ...] | list[Review]) -> list[Review]:

@@ -47,6 +47,17 @@ def select(kb: KnowledgeBase, query: ActionQuery, as_of: dt.date) -> list[Action
     return rows
 
 
+def unknown_owner(kb: KnowledgeBase, owner: str) -> str | None:
+    """Why --owner matches no action of the KB, with the closest owners; None when it matches one."""
+    from generator.rules import suggest
+
+    owners = {a.owner for r in kb.reviews for a in r.actions}
+    needle = owner.casefold()
+    if not owners or any(needle in name.casefold() for name in owners):
+        return None
+    return f"no action owner contains {owner!r}; {suggest(owner, owners)}"
+
+
 def _record(row: ActionRow) -> dict:
     a = row.action
     return {"review": row.review.id, "action": a.id, "title": a.title, "owner": a.owner, "due": a.due.isoformat(),

@@ -85,7 +85,7 @@ def test_anchors_aliases_and_merge_keys_are_allowed():
     (b"a: 1\n---\nb: 2\n", [(2, 1, "multiple-documents")]),
     (b"a: 1\n---\n", [(2, 1, "multiple-documents")]),
     (b"a: {b: [1, 2}\n", [(1, 13, "yaml")]),
-    (b"a: 'unterminated\n", [(2, 1, "yaml")]),
+    (b"a: 'unterminated\n", [(1, 4, "yaml")]),  # where the quote opened, not the end of the file
     (b"a: b: c\n", [(1, 5, "yaml")]),
     (b"a:\n\tb: 1\n", [(2, 1, "yaml")]),
     (b"a: 1\nb: 2\nc: \x01\n", [(3, 4, "yaml")]),

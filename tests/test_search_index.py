@@ -121,7 +121,7 @@ def test_a_changed_taxonomy_rebuilds_the_index(kb: Path, tmp_path: Path) -> None
     found, warned = search(kb, tmp_path, "gnu")
     assert reviewed(found) == {"INC-2025-006"} and "has 1 error;" in warned  # an unknown category is an error
     refused = run_kb(["search", "--kb", str(kb), "gnu", "--category", "insufficient-monitoring"], cwd=tmp_path)
-    assert refused.exit_code == 1 and "unknown category 'insufficient-monitoring'" in refused.stderr
+    assert refused.exit_code == 2 and "unknown category 'insufficient-monitoring'" in refused.stderr
     inode = index_inode(tmp_path)
 
     (kb / "taxonomy.yaml").write_text(to_yaml(TAXONOMY), encoding="utf-8")

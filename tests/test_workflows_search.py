@@ -163,7 +163,7 @@ def test_limit(filter_kb: Path) -> None:
 def test_an_unknown_category_or_control_is_an_error_with_a_suggestion(filter_kb: Path, option: str, value: str,
                                                                       hint: str) -> None:
     outcome = run_kb(["search", "--kb", str(filter_kb), "quokka", option, value], cwd=filter_kb.parent)
-    assert outcome.exit_code == 1 and hint in outcome.stderr and outcome.stdout == ""
+    assert outcome.exit_code == 2 and hint in outcome.stderr and outcome.stdout == ""
 
 
 @pytest.mark.parametrize("options", [["--severity", "P4"], ["--kind", "people"], ["--since", "yesterday"],
