@@ -36,7 +36,9 @@ class _Date(click.ParamType):
         try:
             return dates.parse_day(str(value))
         except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-03-31", param, ctx)
+            # A real-looking but impossible day says which day the month lacks ("November has 30 days").
+            self.fail(dates.impossible_date(str(value)) or f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-03-31",
+                      param, ctx)
 
 
 DATE = _Date()
