@@ -426,7 +426,7 @@ def _print_schema(ctx: click.Context, param: click.Parameter, value: bool) -> No
 @main.command()
 @_kb_dir
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
-              help="json: one document; csv: reviews.csv, lessons.csv and actions.csv.")
+              help="json: one document; csv: reviews.csv, lessons.csv, actions.csv and recurrences.csv.")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
               help="internal: all but TLP:RED content; public: only TLP:CLEAR and TLP:GREEN reviews.")
 @click.option("--output", type=click.Path(path_type=Path), default=None,

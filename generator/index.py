@@ -23,6 +23,38 @@ from generator.model import Category, Control, Framework, Review, review_from_da
 from generator.rules import ControlInfo, RuleContext
 
 
+@dataclass(frozen=True, order=True)
+class Recurrence:
+    """Review `review` recurred in `category` after a fix of the earlier review `earlier`
+    (record format v1.1, "Derived: recurrence"): `earlier` was detected first, shares the
+    category, and has a done action with a validated fix completed before `review` was
+    detected (the completion day before the detection's day as written)."""
+
+    review: str
+    earlier: str
+    category: str
+
+
+def find_recurrences(reviews: tuple[Review, ...] | list[Review]) -> tuple[Recurrence, ...]:
+    """Every (later, earlier, category) recurrence among these reviews, sorted."""
+    found: list[Recurrence] = []
+    by_category: dict[str, list[Review]] = defaultdict(list)
+    for review in reviews:
+        for category in dict.fromkeys(review.root_cause.categories):
+            by_category[category].append(review)
+    for category, members in by_category.items():
+        # Only reviews with a validated fix can be the earlier one of a pair.
+        fixed = [(r, day) for r in members if (day := r.fix_validated_on) is not None]
+        if not fixed:
+            continue
+        for later in members:
+            detected_day = later.detected.date()
+            for earlier, fix_day in fixed:
+                if earlier.id != later.id and earlier.detected < later.detected and fix_day < detected_day:
+                    found.append(Recurrence(later.id, earlier.id, category))
+    return tuple(sorted(found))
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     """The checked knowledge base: typed reviews, catalogs and the links between them."""
@@ -73,6 +105,29 @@ class KnowledgeBase:
         for review in self.reviews:
             for category in review.root_cause.categories:
                 groups[category].append(review)
+        return {k: tuple(v) for k, v in groups.items()}
+
+    @cached_property
+    def recurrences(self) -> tuple[Recurrence, ...]:
+        """Every recurrence after a validated fix among these reviews. Computed on the KB the
+        audience sees (audience.view makes a new KnowledgeBase), so a hidden review is never
+        one of a pair."""
+        return find_recurrences(self.reviews)
+
+    @cached_property
+    def recurrences_of(self) -> dict[str, tuple[Recurrence, ...]]:
+        """Review id -> the recurrences in which it is the later review."""
+        groups: dict[str, list[Recurrence]] = defaultdict(list)
+        for item in self.recurrences:
+            groups[item.review].append(item)
+        return {k: tuple(v) for k, v in groups.items()}
+
+    @cached_property
+    def recurrences_in(self) -> dict[str, tuple[Recurrence, ...]]:
+        """Category id -> its recurrences."""
+        groups: dict[str, list[Recurrence]] = defaultdict(list)
+        for item in self.recurrences:
+            groups[item.category].append(item)
         return {k: tuple(v) for k, v in groups.items()}
 
     @cached_property
