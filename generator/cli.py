@@ -18,7 +18,7 @@ import click
 from generator import __version__, dates
 from generator.diagnostics import Result
 from generator.report import FORMATS, summary
-from generator.settings import AUDIENCES, Settings
+from generator.settings import AUDIENCES, TRACKER_AUDIENCES, Settings
 
 
 class KBError(click.ClickException):
@@ -229,7 +229,8 @@ def _checked(kb_dir: Path, as_of: dt.date, audience: str = "internal") -> tuple[
     if files >= PROGRESS_MIN and sys.stderr.isatty():
         click.echo(f"reading {files:,} review files…", err=True)
     result = run_validate(kb_dir, as_of=as_of)
-    return view(result.value, audience), len(result.errors)
+    # "all" (kb actions): every review the user's files hold, TLP:RED included.
+    return (result.value if audience == "all" else view(result.value, audience)), len(result.errors)
 
 
 def _warn_errors(count: int) -> None:
@@ -377,20 +378,28 @@ def show(review_id: str, kb_dir: Path) -> None:
 @click.option("--overdue", is_flag=True, help="Only overdue actions; exit 1 when there is any (for a scheduled job).")
 @click.option("--due-within", type=click.IntRange(0), metavar="DAYS",
               help="Only open actions due within this many days of --as-of (overdue ones included).")
+@click.option("--stale", is_flag=True,
+              help="Only stale actions (open or in progress, no progress for more than 30 days); exit 1 when there is any.")
+@click.option("--audience", type=click.Choice(TRACKER_AUDIENCES), default="all", show_default=True,
+              help="all: every review the KB holds, TLP:RED too (each row carries its label); "
+                   "internal or public: what the site publishes for that audience.")
 @_as_of
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
               help="text: a table; json: a list of objects; csv: one row an action.")
 def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue: bool, due_within: int | None,
-            as_of: dt.date | None, fmt: str) -> None:
+            stale: bool, audience: str, as_of: dt.date | None, fmt: str) -> None:
     """The action tracker: actions of every review, overdue first.
 
     With --overdue it lists only overdue actions (open or in progress, due before
-    --as-of) and exits 1 when there is any, so a scheduled CI job can flag them.
+    --as-of), with --stale only stale ones (no news for more than 30 days), and exits 1
+    when there is any, so a scheduled CI job can flag them. It reads every review the
+    files hold (TLP:RED too, labelled) unless --audience narrows it.
     """
     from generator import tracker
 
     day = as_of or dt.date.today()
-    rows = tracker.select(_published(kb_dir, day), tracker.ActionQuery(statuses, owner, overdue, due_within), day)
+    query = tracker.ActionQuery(statuses, owner, overdue, due_within, stale_only=stale)
+    rows = tracker.select(_published(kb_dir, day, audience), query, day)
     if fmt == "json":
         click.echo(tracker.as_json(rows), nl=False)
     elif fmt == "csv":
@@ -398,7 +407,7 @@ def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue:
     else:
         click.echo(tracker.as_text(rows, style=_style()), nl=False)
         click.echo(tracker.summary(rows), err=True)
-    if overdue and rows:
+    if (overdue or stale) and rows:
         sys.exit(1)
 
 

@@ -25,12 +25,21 @@ class ActionRow:
     action: Action
     overdue: bool
     days_overdue: int
+    stale: bool = False  # open with no news for more than model.STALE_AFTER_DAYS (v1.1 stale-action)
+    last_update: dt.date | None = None  # the day the action was last heard of (Action.last_update)
+
+
+def action_row(review: Review, action: Action, as_of: dt.date) -> ActionRow:
+    """One action as the dashboards and the tracker list it."""
+    late = action.overdue(as_of)
+    last = action.last_update(review.stale_fallback)
+    return ActionRow(review, action, late, (as_of - action.due).days if late else 0,
+                     action.stale(as_of, review.stale_fallback), last)
 
 
 def action_rows(kb: KnowledgeBase, as_of: dt.date) -> list[ActionRow]:
     """Every action: overdue first (longest overdue on top), then by status, owner, due date and id."""
-    rows = [ActionRow(r, a, a.overdue(as_of), (as_of - a.due).days if a.overdue(as_of) else 0)
-            for r in kb.reviews for a in r.actions]
+    rows = [action_row(r, a, as_of) for r in kb.reviews for a in r.actions]
     return sorted(rows, key=lambda row: (not row.overdue, -row.days_overdue, STATUS_ORDER[row.action.status],
                                          row.action.owner.lower(), row.action.due, row.review.id, row.action.id))
 
