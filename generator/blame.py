@@ -25,8 +25,11 @@ WORDS_BEFORE = 5
 """At most this many words between the person's name and the verb."""
 
 _WORDS = re.compile(r"(?i)\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in BLAME_WORDS) + r")\b")
-_VERB = r"(?i:" + "|".join(re.escape(v).replace(r"\ ", r"\s+") for v in BLAME_VERBS) + r")\b"
-_GAP = r"(?:[^\w\n]*[\w'’-]+){0,%d}?[^\w]+" % WORDS_BEFORE
+_TOKEN = re.compile(r"[\w'’-]+")
+_ONE_WORD_VERBS = frozenset(v for v in BLAME_VERBS if " " not in v)
+_TWO_WORD_VERBS = frozenset(tuple(v.split()) for v in BLAME_VERBS if " " in v)
+# The words after a name are read token by token (not by one regular expression with
+# optional repeats, which backtracks badly on hostile text): linear in the text's length.
 
 
 @dataclass(frozen=True)
@@ -53,16 +56,35 @@ def _name_patterns(names: Iterable[str]) -> list[str]:
 
 
 def name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    """The regular expression of 'person ... verb' for these people (None without people)."""
+    """The regular expression matching a name of these people (None without people)."""
     alternatives = _name_patterns(names)
     if not alternatives:
         return None
-    return re.compile(r"(?<![\w])(?:" + "|".join(alternatives) + r")(?![\w])" + _GAP + _VERB)
+    return re.compile(r"(?<![\w])(?:" + "|".join(alternatives) + r")(?![\w])")
+
+
+def _verb_after(text: str, start: int) -> int | None:
+    """Where the blame verb ends when one follows `start` within WORDS_BEFORE words, else None."""
+    tokens = []
+    for match in _TOKEN.finditer(text, start):
+        tokens.append(match)
+        if len(tokens) > WORDS_BEFORE + 2:
+            break
+    words = [t.group(0).lower() for t in tokens]
+    for index in range(min(len(words), WORDS_BEFORE + 1)):
+        if words[index] in _ONE_WORD_VERBS:
+            return tokens[index].end()
+        if index + 1 < len(words) and (words[index], words[index + 1]) in _TWO_WORD_VERBS:
+            return tokens[index + 1].end()
+    return None
 
 
 def find(text: str, people: re.Pattern[str] | None) -> list[Blame]:
     """Every blame phrase in the text, in order of where it starts."""
     found = [Blame(m.start(), " ".join(m.group(0).split())) for m in _WORDS.finditer(text)]
     if people is not None:
-        found += [Blame(m.start(), " ".join(m.group(0).split())) for m in people.finditer(text)]
+        for m in people.finditer(text):
+            end = _verb_after(text, m.end())
+            if end is not None:
+                found.append(Blame(m.start(), " ".join(text[m.start():end].split())))
     return sorted(found, key=lambda b: b.start)
