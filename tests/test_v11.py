@@ -504,3 +504,20 @@ def test_the_example_kb_has_only_its_intentional_warnings():
     assert sorted((Path(f["path"]).stem, f["rule"]) for f in items) == [
         ("INC-2024-007", "superseded-control"), ("INC-2024-058", "review-deadline"),
         ("INC-2025-014", "overdue-action"), ("INC-2025-061", "overdue-action"), ("INC-2025-061", "stale-action")]
+
+
+def test_of_several_earlier_fixes_the_latest_one_before_the_incident_is_named(tmp_path):
+    from generator.index import Recurrence
+
+    oldest = _earlier("INC-2025-001")
+    newer = _earlier("INC-2025-003")
+    newer["incident"].update(detected="2025-03-10T10:00:00Z", resolved="2025-03-10T12:00:00Z")
+    newer["timeline"] = [{"at": "2025-03-10T10:00:00Z", "event": "Alert"}]
+    newer["actions"][1].update(completed="2025-03-20", effectiveness={"validated": True, "date": "2025-03-25"})
+    late_fix = _earlier("INC-2025-004")  # detected later still, but fixed after INC-2025-002 was detected
+    late_fix["incident"].update(detected="2025-03-15T10:00:00Z", resolved="2025-03-15T12:00:00Z")
+    late_fix["timeline"] = [{"at": "2025-03-15T10:00:00Z", "event": "Alert"}]
+    late_fix["actions"][1].update(completed="2025-06-20", due="2025-06-30",
+                                  effectiveness={"validated": True, "date": "2025-06-25"})
+    kb = _kb(tmp_path, oldest, newer, late_fix, _later())
+    assert kb.recurrences_of["INC-2025-002"] == (Recurrence("INC-2025-002", "INC-2025-003", "configuration-change"),)
