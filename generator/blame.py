@@ -25,11 +25,13 @@ WORDS_BEFORE = 5
 """At most this many words between the person's name and the verb."""
 
 _WORDS = re.compile(r"(?i)\b(?:" + "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in BLAME_WORDS) + r")\b")
+_VERBS = re.compile(r"(?i)(?<![\w'’-])(?:" + "|".join(re.escape(v).replace(r"\ ", r"\s+") for v in BLAME_VERBS)
+                    + r")(?![\w'’-])")
 _TOKEN = re.compile(r"[\w'’-]+")
-_ONE_WORD_VERBS = frozenset(v for v in BLAME_VERBS if " " not in v)
-_TWO_WORD_VERBS = frozenset(tuple(v.split()) for v in BLAME_VERBS if " " in v)
-# The words after a name are read token by token (not by one regular expression with
-# optional repeats, which backtracks badly on hostile text): linear in the text's length.
+_WORD_HINTS = ("error", "careless", "neglig")
+_VERB_HINTS = ("should", "failed", "forgot", "neglected", "did")
+_LOOK_BACK = 2000
+"""Characters before a verb searched for a name: five words and a name, however long the words."""
 
 
 @dataclass(frozen=True)
@@ -40,51 +42,60 @@ class Blame:
     phrase: str
 
 
-def _name_patterns(names: Iterable[str]) -> list[str]:
-    full: set[str] = set()
+@dataclass(frozen=True)
+class People:
+    """The names of a review's people, as the words they are made of."""
+
+    full: tuple[tuple[str, ...], ...]  # each full name's words, case-folded
+    parts: frozenset[str]  # one word of a name alone, with its capital letter
+
+
+def people(names: Iterable[str]) -> People | None:
+    """The people of a review (None without any), ready for find()."""
+    full: set[tuple[str, ...]] = set()
     parts: set[str] = set()
     for name in names:
-        words = name.split()
+        words = _TOKEN.findall(name)
         if not words:
             continue
-        full.add(r"(?i:" + r"\s+".join(re.escape(w) for w in words) + r")")
+        full.add(tuple(w.casefold() for w in words))
         if len(words) > 1:
-            # One part of a name alone: with its capital letter, at least two letters long.
-            parts.update(re.escape(w) for w in words if len(w) > 1 and w[0].isupper())
-    # The full names first, so "Dana Ortiz" is reported as the name, not "Dana".
-    return sorted(full, key=len, reverse=True) + sorted(parts, key=len, reverse=True)
+            parts.update(w for w in words if len(w) > 1 and w[0].isupper())
+    return People(tuple(sorted(full, key=len, reverse=True)), frozenset(parts)) if full else None
 
 
-def name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
-    """The regular expression matching a name of these people (None without people)."""
-    alternatives = _name_patterns(names)
-    if not alternatives:
-        return None
-    return re.compile(r"(?<![\w])(?:" + "|".join(alternatives) + r")(?![\w])")
-
-
-def _verb_after(text: str, start: int) -> int | None:
-    """Where the blame verb ends when one follows `start` within WORDS_BEFORE words, else None."""
-    tokens = []
-    for match in _TOKEN.finditer(text, start):
-        tokens.append(match)
-        if len(tokens) > WORDS_BEFORE + 2:
-            break
-    words = [t.group(0).lower() for t in tokens]
-    for index in range(min(len(words), WORDS_BEFORE + 1)):
-        if words[index] in _ONE_WORD_VERBS:
-            return tokens[index].end()
-        if index + 1 < len(words) and (words[index], words[index + 1]) in _TWO_WORD_VERBS:
-            return tokens[index + 1].end()
+def _named_before(text: str, verb_start: int, who: People) -> int | None:
+    """Where a name starts that ends at most WORDS_BEFORE words before verb_start, else None."""
+    window_start = max(0, verb_start - _LOOK_BACK)
+    tokens = list(_TOKEN.finditer(text, window_start, verb_start))
+    longest = max(len(n) for n in who.full)
+    tokens = tokens[-(WORDS_BEFORE + longest):]
+    words = [t.group(0) for t in tokens]
+    folded = [w.casefold() for w in words]
+    best: int | None = None
+    for end in range(len(words) - 1, max(-1, len(words) - 2 - WORDS_BEFORE), -1):  # the name's last word
+        for name in who.full:
+            begin = end - len(name) + 1
+            if begin >= 0 and tuple(folded[begin:end + 1]) == name:
+                best = tokens[begin].start()
+                break
+        else:
+            if words[end] in who.parts:
+                best = tokens[end].start()
+        if best is not None:
+            return best
     return None
 
 
-def find(text: str, people: re.Pattern[str] | None) -> list[Blame]:
-    """Every blame phrase in the text, in order of where it starts."""
-    found = [Blame(m.start(), " ".join(m.group(0).split())) for m in _WORDS.finditer(text)]
-    if people is not None:
-        for m in people.finditer(text):
-            end = _verb_after(text, m.end())
-            if end is not None:
-                found.append(Blame(m.start(), " ".join(text[m.start():end].split())))
+def find(text: str, who: People | None) -> list[Blame]:
+    """Every blame phrase in the text, in order of where it starts. Linear in the text: the
+    verbs are found first (they are rare) and only the words just before each are read."""
+    folded = text.lower()  # plain substring tests first: most texts hold none of the words
+    found = ([Blame(m.start(), " ".join(m.group(0).split())) for m in _WORDS.finditer(text)]
+             if any(hint in folded for hint in _WORD_HINTS) else [])
+    if who is not None and any(hint in folded for hint in _VERB_HINTS):
+        for verb in _VERBS.finditer(text):
+            start = _named_before(text, verb.start(), who)
+            if start is not None:
+                found.append(Blame(start, " ".join(text[start:verb.end()].split())))
     return sorted(found, key=lambda b: b.start)

@@ -466,7 +466,7 @@ def _blame_line(record: SourceRecord, path: JsonPath, phrase: str) -> tuple[int,
 def blame_language(record: SourceRecord, ctx: RuleContext) -> Iterator[Diagnostic]:
     if not isinstance(record.data, dict):
         return
-    people = blame.name_pattern(_people(record.data))
+    people = blame.people(_people(record.data))
     lines: list[str] | None = None
     for path, text in free_texts(record.data):
         for finding in blame.find(text, people):
