@@ -19,7 +19,7 @@ import click
 from generator import __version__, dates
 from generator.diagnostics import Result
 from generator.report import FORMATS, summary
-from generator.settings import AUDIENCES, Settings
+from generator.settings import AUDIENCES, TRACKER_AUDIENCES, Settings
 
 
 class KBError(click.ClickException):
@@ -37,7 +37,9 @@ class _Date(click.ParamType):
         try:
             return dates.parse_day(str(value))
         except ValueError:
-            self.fail(f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-03-31", param, ctx)
+            # A real-looking but impossible day says which day the month lacks ("November has 30 days").
+            self.fail(dates.impossible_date(str(value)) or f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-03-31",
+                      param, ctx)
 
 
 DATE = _Date()
@@ -279,7 +281,8 @@ def _checked(kb_dir: Path, as_of: dt.date, audience: str = "internal") -> tuple[
     if files >= PROGRESS_MIN and sys.stderr.isatty():
         click.echo(f"reading {files:,} review files…", err=True)
     result = run_validate(kb_dir, as_of=as_of)
-    return view(result.value, audience), len(result.errors)
+    # "all" (kb actions): every review the user's files hold, TLP:RED included.
+    return (result.value if audience == "all" else view(result.value, audience)), len(result.errors)
 
 
 def _warn_errors(count: int) -> None:
@@ -437,24 +440,32 @@ def show(review_id: str, kb_dir: Path, as_of: dt.date | None) -> None:
 @click.option("--overdue", is_flag=True, help="Only overdue actions; exit 1 when there is any (for a scheduled job).")
 @click.option("--due-within", type=click.IntRange(0), metavar="DAYS",
               help="Only open actions due within this many days of --as-of (overdue ones included).")
+@click.option("--stale", is_flag=True,
+              help="Only stale actions (open or in progress, no progress for more than 30 days); exit 1 when there is any.")
+@click.option("--audience", type=click.Choice(TRACKER_AUDIENCES), default="all", show_default=True,
+              help="all: every review the KB holds, TLP:RED too (each row carries its label); "
+                   "internal or public: what the site publishes for that audience.")
 @_as_of
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
               help="text: a table; json: a list of objects; csv: one row an action.")
 def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue: bool, due_within: int | None,
-            as_of: dt.date | None, fmt: str) -> None:
+            stale: bool, audience: str, as_of: dt.date | None, fmt: str) -> None:
     """The action tracker: actions of every review, overdue first, then by due date.
 
     With --overdue it lists only overdue actions (open or in progress, due before
-    --as-of) and exits 1 when there is any, so a scheduled CI job can flag them.
+    --as-of), with --stale only stale ones (no news for more than 30 days), and exits 1
+    when there is any, so a scheduled CI job can flag them. It reads every review the
+    files hold (TLP:RED too, labelled) unless --audience narrows it.
     """
     from generator import tracker
 
     day = as_of or dt.date.today()
-    kb = _published(kb_dir, day)
+    kb = _published(kb_dir, day, audience)
     unknown = tracker.unknown_owner(kb, owner) if owner else None
     if unknown:
         raise click.BadParameter(unknown, param_hint="--owner")
-    rows = tracker.select(kb, tracker.ActionQuery(statuses, owner, overdue, due_within), day)
+    query = tracker.ActionQuery(statuses, owner, overdue, due_within, stale_only=stale)
+    rows = tracker.select(kb, query, day)
     if fmt == "json":
         click.echo(tracker.as_json(rows), nl=False)
     elif fmt == "csv":
@@ -462,7 +473,7 @@ def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue:
     else:
         click.echo(tracker.as_text(rows, style=_style()), nl=False)
         click.echo(tracker.summary(rows), err=True)
-    if overdue and rows:
+    if (overdue or stale) and rows:
         sys.exit(1)
 
 
@@ -490,7 +501,7 @@ def _print_schema(ctx: click.Context, param: click.Parameter, value: bool) -> No
 @main.command()
 @_kb_dir
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
-              help="json: one document; csv: reviews.csv, lessons.csv and actions.csv.")
+              help="json: one document; csv: reviews.csv, lessons.csv, actions.csv and recurrences.csv.")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
               help="internal: all but TLP:RED content; public: only TLP:CLEAR and TLP:GREEN reviews.")
 @click.option("--output", type=click.Path(path_type=Path), default=None,

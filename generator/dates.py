@@ -7,6 +7,7 @@ helpers decide what is a date, what is a timestamp with a zone, and compare inst
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 
@@ -56,8 +57,42 @@ def parse_timestamp(text: object) -> dt.datetime | None:
         return None
 
 
+def local_date(value: dt.datetime) -> dt.date:
+    """The day of a timestamp as written, in its own zone (2025-03-02T23:30:00-05:00 is
+    2 March, although it is 3 March in UTC). Rules that compare a date with a timestamp use
+    this day, so a reviewer's "same day" is never reported as "before"."""
+    return value.date()
+
+
+def _missing_day(year: str, month: str, day: str) -> str | None:
+    """Why year-month-day names no day ("November has 30 days"), or None when it does."""
+    y, m, d = int(year), int(month), int(day)
+    if not 1 <= m <= 12:
+        return f"there is no month {m} (months run from 01 to 12)"
+    length = calendar.monthrange(y, m)[1] if y >= 1 else 31
+    if d == 0:
+        return "days of the month start at 01"
+    if d > length:
+        name = calendar.month_name[m]
+        when = f"{name} {y}" if m == 2 else name
+        return f"{when} has {length} days"
+    return None
+
+
+def impossible_date(text: str) -> str | None:
+    """'2026-11-31' is not a date: November has 30 days (None when the text names a real day
+    or is not shaped as a date or timestamp at all)."""
+    m = _DATE.match(text) or _TIMESTAMP.match(text)
+    if not m:
+        return None
+    missing = _missing_day(m[1], m[2], m[3])
+    return f"{text!r} is not a date: {missing}" if missing else None
+
+
 def timestamp_problem(text: str) -> str:
     """Why a text is not a timestamp with a zone, in words a reviewer can act on."""
+    if (missing := impossible_date(text)) is not None:
+        return missing
     if parse_date(text) is not None or _DATE.match(text):
         return f"{text!r} is a date; a timestamp with a time and a zone is expected (e.g. {text}T14:05:00Z)"
     m = _TIMESTAMP.match(text)
@@ -68,6 +103,8 @@ def timestamp_problem(text: str) -> str:
 
 def date_problem(text: str) -> str:
     """Why a text is not a date, in words a reviewer can act on."""
+    if (missing := impossible_date(text)) is not None:
+        return missing
     if _TIMESTAMP.match(text):
         return f"{text!r} is a timestamp; a date (YYYY-MM-DD) is expected here"
     return f"{text!r} is not a date (YYYY-MM-DD)"
@@ -77,5 +114,5 @@ def parse_day(text: str) -> dt.date:
     """Parse a --as-of style date, raising ValueError with a readable message."""
     value = parse_date(text)
     if value is None:
-        raise ValueError(f"{text!r} is not a date (YYYY-MM-DD)")
+        raise ValueError(impossible_date(text) or f"{text!r} is not a date (YYYY-MM-DD)")
     return value

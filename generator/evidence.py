@@ -308,7 +308,7 @@ def as_markdown(pack: EvidencePack, kb: KnowledgeBase) -> str:
     template filters as the site's pages, so it never becomes markup."""
     from generator.render import Renderer
 
-    renderer = Renderer()
+    renderer = Renderer(for_site=False)
     return renderer.render("evidence.md.j2", {
         "pack": pack, "ev": pack.evidence, "control": pack.evidence.control,
         "titles": {ref: kb.controls[ref].title for ref in (*pack.evidence.replaces, *pack.evidence.control.replaced_by)

@@ -2,9 +2,10 @@
 
 The JSON document is described by EXPORT_SCHEMA (a JSON Schema, printed by
 `kb export --schema`): format "incident-kb-export", version 1, the audience and
-as-of day it was made for, the restricted ids (internal audience only) and three tables,
-`reviews`, `lessons` and `actions`; the CSV files reviews.csv, lessons.csv and
-actions.csv hold the same rows and columns. Dates are YYYY-MM-DD, timestamps ISO 8601 in
+as-of day it was made for, the restricted ids (internal audience only) and four tables,
+`reviews`, `lessons`, `actions` and (record format v1.1) `recurrences`, the pairs
+{review, earlier, category} of reviews that recurred after a validated fix; the CSV files
+reviews.csv, lessons.csv, actions.csv and recurrences.csv hold the same rows and columns. Dates are YYYY-MM-DD, timestamps ISO 8601 in
 UTC; lists are joined with ';' in CSV, and null is an empty cell. Only what the audience
 may see is exported (generator.audience).
 """
@@ -60,6 +61,8 @@ COLUMNS: dict[str, dict[str, dict]] = {
         "overdue": {"type": "boolean"}, "days_overdue": _COUNT, "lessons": _TEXTS, "success_criteria": _TEXT,
         "effectiveness_validated": _FLAG_OR_NULL, "url": _TEXT,
     },
+    # Record format v1.1: review recurred in category after a validated fix of the earlier review.
+    "recurrences": {"review": _TEXT, "earlier": _TEXT, "category": _TEXT},
 }
 
 
@@ -129,13 +132,14 @@ def _rows(r: Review, as_of: dt.date) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def tables(kb: KnowledgeBase, as_of: dt.date, *, progress: Progress | None = None) -> dict[str, list[dict[str, Any]]]:
-    """The three tables of the export, rows in review id order."""
+    """The tables of the export, rows in review id order (recurrences by review, earlier, category)."""
     result: dict[str, list[dict[str, Any]]] = {name: [] for name in COLUMNS}
     for review in kb.reviews:
         for name, row in _rows(review, as_of):
             result[name].append(row)
         if progress:
             progress(1)
+    result["recurrences"] = [{"review": r.review, "earlier": r.earlier, "category": r.category} for r in kb.recurrences]
     return result
 
 
@@ -204,7 +208,7 @@ def unwrap(text: str) -> str:
 
 
 def write_csv(kb: KnowledgeBase, folder: Path, *, as_of: dt.date, progress: Progress | None = None) -> list[Path]:
-    """reviews.csv, lessons.csv and actions.csv in folder, each written atomically."""
+    """reviews.csv, lessons.csv, actions.csv and recurrences.csv in folder, each written atomically."""
     if folder.exists() and not folder.is_dir():
         raise FileExistsError(f"{folder} is a file; --output names the folder for the CSV files")
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from generator import dates
 
@@ -19,6 +19,21 @@ ACTION_STATUSES = ("open", "in-progress", "done", "cancelled")
 LESSON_KINDS = ("process", "tool", "training")
 RCA_METHODS = ("five-whys", "fishbone", "fault-tree")
 REVIEW_DEADLINE_HOURS = {"P1": 72, "P2": 72, "P3": 7 * 24}
+OPEN_ACTION_STATUSES = ("open", "in-progress")
+STALE_AFTER_DAYS = 30
+"""An open action nobody has reported on for more than this many days is stale (v1.1 `stale-action`)."""
+
+
+def last_heard(progress_dates: Iterable[dt.date], fallback: dt.date) -> dt.date:
+    """The day an action was last heard of: its latest progress date, else `fallback`
+    (the approval date, else the day the review was held)."""
+    return max(progress_dates, default=fallback)
+
+
+def is_stale(status: str, last: dt.date, as_of: dt.date) -> bool:
+    """Whether an action of this status, last heard of on `last`, is stale on `as_of`:
+    open or in progress and silent for more than STALE_AFTER_DAYS (30 days exactly is not stale)."""
+    return status in OPEN_ACTION_STATUSES and (as_of - last).days > STALE_AFTER_DAYS
 
 
 def slug(text: str) -> str:
@@ -119,10 +134,6 @@ class Effectiveness:
     follow_up: tuple[str, ...] = ()  # actions of the same review that take over after a failed check
 
 
-STALE_DAYS = 30
-"""An open action with no progress for longer than this is stale (record format v1.1)."""
-
-
 @dataclass(frozen=True)
 class Action:
     id: str
@@ -138,21 +149,28 @@ class Action:
 
     @property
     def is_open(self) -> bool:
-        return self.status in ("open", "in-progress")
+        return self.status in OPEN_ACTION_STATUSES
 
     def overdue(self, as_of: dt.date) -> bool:
         return self.is_open and self.due < as_of
 
-    def stale(self, as_of: dt.date, fallback_date: dt.date) -> bool:
-        """Open or in progress with no progress reported for more than STALE_DAYS before as_of.
+    def last_update(self, fallback: dt.date) -> dt.date:
+        """The latest progress date, else `fallback` (Review.stale_fallback)."""
+        return last_heard((p.date for p in self.progress), fallback)
 
-        The latest progress date counts, else `fallback_date` (Review.progress_baseline:
-        the approval date, else the day the review was held).
-        """
-        if not self.is_open:
-            return False
-        latest = max((p.date for p in self.progress), default=fallback_date)
-        return (as_of - latest).days > STALE_DAYS
+    def stale(self, as_of: dt.date, fallback: dt.date) -> bool:
+        """Open or in progress with no news for more than STALE_AFTER_DAYS before as_of."""
+        return is_stale(self.status, self.last_update(fallback), as_of)
+
+    @property
+    def failed_validation(self) -> bool:
+        """The fix was checked and did not work (effectiveness.validated: false)."""
+        return self.effectiveness is not None and not self.effectiveness.validated
+
+    @property
+    def validated_fix(self) -> bool:
+        """Done, and its effectiveness was checked and confirmed."""
+        return self.status == "done" and self.effectiveness is not None and self.effectiveness.validated
 
     @property
     def on_time(self) -> bool | None:
@@ -285,9 +303,20 @@ class Review:
         return self.held.astimezone(dt.timezone.utc).date()
 
     @property
-    def progress_baseline(self) -> dt.date:
-        """The day an action without progress notes is judged stale from: approval, else the review."""
-        return self.approval.date if self.approval is not None else self.review_date
+    def stale_fallback(self) -> dt.date:
+        """What an action without progress was last heard of on: the approval date, else the
+        day the review was held (as written, in the timestamp's own zone)."""
+        return self.approval.date if self.approval is not None else dates.local_date(self.held)
+
+    def stale_actions(self, as_of: dt.date) -> tuple[Action, ...]:
+        """The open actions nobody has reported on for more than STALE_AFTER_DAYS."""
+        return tuple(a for a in self.actions if a.stale(as_of, self.stale_fallback))
+
+    @property
+    def fix_validated_on(self) -> dt.date | None:
+        """The earliest completion of a done action whose fix was validated (None without one):
+        from that day on, the incident's root causes were believed fixed (see recurrence)."""
+        return min((a.completed for a in self.actions if a.validated_fix and a.completed), default=None)
 
     def open_actions(self) -> tuple[Action, ...]:
         return tuple(a for a in self.actions if a.is_open)

@@ -16,8 +16,8 @@ from typing import Any, Callable
 from generator import evidence, stats, training
 from generator.audience import RESTRICTED_NOTE
 from generator.diagnostics import Diagnostic, error
-from generator.index import KnowledgeBase
-from generator.model import STALE_DAYS, TLP_LEVELS, Review
+from generator.index import KnowledgeBase, Recurrence
+from generator.model import STALE_AFTER_DAYS, TLP_LEVELS, Review
 from generator.repository import Repository
 from generator.render import doc_for
 from generator.settings import Settings
@@ -63,7 +63,7 @@ def _site_context(kb: KnowledgeBase, settings: Settings) -> dict[str, Any]:
         "audience": settings.audience,
         "restricted_note": RESTRICTED_NOTE,
         "page_tlp": strictest(kb.reviews),
-        "stale_days": STALE_DAYS,
+        "stale_days": STALE_AFTER_DAYS,
     }
 
 
@@ -142,13 +142,16 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
     awaiting, late = stats.awaiting_approval(kb), stats.late_reviews(kb)
     covered = evidence.coverage(kb)  # one count for controls/ and every control page
     per_quarter = stats.per_quarter(kb)
+    loop = _loop_context(kb, rows)  # v1.1: stale actions, failed validations, recurrences
     pages: list[PageSpec] = [
         PageSpec("index.md", "home.md.j2", {
             **base, "figures": figures, "overdue": overdue[:HOME_ITEMS], "overdue_count": len(overdue),
             "awaiting": awaiting[:HOME_ITEMS], "awaiting_count": len(awaiting),
             "late": late[:HOME_ITEMS], "late_count": len(late),
             "latest": all_lessons[:8], "lesson_count": len(all_lessons),
-            "review_count": len(kb.reviews), "restricted_count": len(kb.restricted)}),
+            "review_count": len(kb.reviews), "restricted_count": len(kb.restricted),
+            **_capped(loop, HOME_ITEMS)}),
+        *_security_pages(kb, base),
         PageSpec("root-causes/index.md", "categories.md.j2", {**base, "categories": [
             stats.category_summary(category, kb.reviews_by_category.get(category.id, ()))
             for category in sorted(kb.categories.values(), key=lambda c: c.id)]}),
@@ -162,7 +165,10 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
             "category_chart": [(kb.categories[c].title if c in kb.categories else c, len(rs))
                                for c, rs in sorted(kb.reviews_by_category.items())],
             "per_quarter": per_quarter, "quarters_by_year": stats.quarters_by_year(per_quarter),
-            "category_quarters": stats.category_quarters(kb)}, wide=True),
+            "category_quarters": stats.category_quarters(kb),
+            "loop_figures": stats.loop_figures(rows, settings.as_of),
+            "effectiveness": stats.effectiveness_figures(rows), "durations": stats.loop_durations(kb),
+            "recurrences_per_year": stats.recurrences_per_year(kb)}, wide=True),
     ]
     for pager, chunk in paginate("incidents/", newest, REVIEWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "incidents.md.j2", {
@@ -174,7 +180,7 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
             "groups": training.by_kind(training.lesson_rows(chunk)), "count": len(all_lessons)}))
     for pager, chunk in paginate("actions/", rows, ROWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "actions.md.j2", {
-            **base, "pager": pager, "rows": chunk, "figures": figures,
+            **base, "pager": pager, "rows": chunk, "figures": figures, **_capped(loop if pager.number == 1 else {}, ROWS_PER_PAGE),
             "page_tlp": strictest(list({row.review.id: row.review for row in chunk}.values()))}, wide=True))
     for pager, chunk in paginate("training/", newest, REVIEWS_PER_PAGE):
         lessons = training.lesson_rows(chunk)
@@ -191,7 +197,8 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
             **base, "review": review, "related": related,
             "related_titles": {rid: kb.by_id[rid].title for rid in related if rid in kb.by_id},
             "source_path": path, "source_url": repo.blob_url(path) if repo else None,
-            "referenced_by": kb.referenced_by.get(review.id, ())}, source=review.source,
+            "referenced_by": kb.referenced_by.get(review.id, ()),
+            **_recurrence_context(kb, review)}, source=review.source,
             edit_url=repo.edit_url(path) if repo else None))
     for rid in kb.restricted:
         pages.append(PageSpec(doc_for(f"incidents/{rid}/"), "restricted.md.j2", {**base, "rid": rid}))
@@ -202,6 +209,8 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
             pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "category.md.j2", {
                 **base, "pager": pager, "category": category, "reviews": chunk, "page_tlp": strictest(chunk),
                 "per_year": per_year, "lessons": training.lesson_rows(chunk),
+                **_capped({"recurrences": [(p, kb.by_id[p.review].detected) for p in _newest_pairs(
+                    kb, kb.recurrences_in.get(category.id, ()))] if pager.number == 1 else []}, REVIEWS_PER_PAGE),
                 "open_actions": [r for r in rows_of(chunk) if r.action.is_open]},
                 category.source))
     for control in kb.controls.values():
@@ -214,6 +223,44 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
                 "page_tlp": strictest([c.review for c in chunk]),
                 "replacements": replacements, "replaces": replaces}, control.source))
     return pages, _collisions(pages)
+
+
+def _newest_pairs(kb: KnowledgeBase, pairs: tuple[Recurrence, ...] | list[Recurrence]) -> list[Recurrence]:
+    """Recurrences newest first (by the later incident's detection), then by id."""
+    return sorted(pairs, key=lambda p: (kb.by_id[p.review].detected, p.review, p.earlier, p.category), reverse=True)
+
+
+def _loop_context(kb: KnowledgeBase, rows: list[stats.ActionRow]) -> dict[str, list[Any]]:
+    """What the home page and the action dashboard show beside overdue actions (v1.1)."""
+    return {"stale": stats.stale_rows(rows), "failed": stats.failed_rows(rows),
+            "recurrences": [(p, kb.by_id[p.earlier].title) for p in _newest_pairs(kb, kb.recurrences)]}
+
+
+def _capped(lists: dict[str, list[Any]], limit: int) -> dict[str, Any]:
+    """Each list cut to its first `limit` entries, beside its full length as KEY_count: a page
+    never grows with the KB (the full lists are a command away: kb actions --stale, kb export)."""
+    return {**{key: value[:limit] for key, value in lists.items()},
+            **{f"{key}_count": len(value) for key, value in lists.items()}}
+
+
+def _recurrence_context(kb: KnowledgeBase, review: Review) -> dict[str, Any]:
+    """A review page's recurrences both ways, with the other review's title (the KB itself is
+    fingerprinted by shape only, so what the page shows of other reviews is in its context)."""
+    after = kb.recurrences_of.get(review.id, ())
+    before = [p for p in kb.recurrences if p.earlier == review.id]
+    titles = {p.earlier: kb.by_id[p.earlier].title for p in after} | {p.review: kb.by_id[p.review].title for p in before}
+    return {"recurred_after": list(after), "recurred_later": before, "recurrence_titles": titles}
+
+
+def _security_pages(kb: KnowledgeBase, base: dict[str, Any]) -> list[PageSpec]:
+    """security-improvements/: each review's immediate improvements and assessment, newest first."""
+    reviews = stats.with_security_steps(kb)
+    counts = {kind: sum(s.type == kind for r in reviews for s in r.security_improvements)
+              for kind in ("control-improvement", "emergency-patch")}
+    return [PageSpec(doc_for(pager.url_of(pager.number)), "security-improvements.md.j2", {
+        **base, "pager": pager, "reviews": chunk, "page_tlp": strictest(chunk), "counts": counts,
+        "assessed_count": sum(r.security_assessment is not None for r in reviews)}, wide=True)
+        for pager, chunk in paginate("security-improvements/", reviews, REVIEWS_PER_PAGE)]
 
 
 def _rows_by_review(rows: list[stats.ActionRow]) -> Callable[[list[Review]], list[stats.ActionRow]]:

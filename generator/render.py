@@ -153,8 +153,11 @@ class Renderer:
     """
 
     def __init__(self, *, override_dir: Path | None = None, globals_: dict[str, Any] | None = None,
-                 reviews: Mapping[str, str] | None = None):
+                 reviews: Mapping[str, str] | None = None, for_site: bool = True):
         self.reviews: Mapping[str, str] = reviews or {}
+        # On the site a date is a span that never wraps; a document for print or a terminal
+        # (kb evidence) keeps it as plain text.
+        wrap: Callable[[str], Any] = _nowrap if for_site else Markup
         search = [str(p) for p in (override_dir, TEMPLATES) if p is not None and p.is_dir()]
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(search),
@@ -172,9 +175,9 @@ class Renderer:
             cell=jinja2.pass_context(lambda ctx, value: Markup(inline_text(value, ctx.get("linker")))),
             h=html_text,
             slug=slug,
-            date=lambda value: _nowrap(_date(value)),
-            day=lambda value: _nowrap(value.astimezone(dt.timezone.utc).date().isoformat()),
-            when=lambda value: _nowrap(_when(value)),
+            date=lambda value: wrap(_date(value)),
+            day=lambda value: wrap(value.astimezone(dt.timezone.utc).date().isoformat()),
+            when=lambda value: wrap(_when(value)),
             plural=_plural,
             anchor=lambda value: str(value).lower(),
             indent_md=jinja2.pass_context(

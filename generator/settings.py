@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 AUDIENCES = ("internal", "public")
+TRACKER_AUDIENCES = ("all", *AUDIENCES)
+"""Whose view `kb actions` lists: `all` (its default) is every review the files hold, TLP:RED
+ones included (the user running it holds those files); internal and public as on the site."""
 
 
 @dataclass(frozen=True)

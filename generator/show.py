@@ -7,7 +7,7 @@ import re
 import textwrap
 from typing import Callable
 
-from generator.model import STALE_DAYS, Action, FaultNode, Review
+from generator.model import STALE_AFTER_DAYS, Action, FaultNode, Review
 
 Style = Callable[..., str]
 
@@ -51,8 +51,8 @@ def action_marks(action: Action, review: Review, as_of: dt.date) -> str:
     marks = []
     if action.overdue(as_of):
         marks.append(f"overdue {(as_of - action.due).days} d")
-    if action.stale(as_of, review.progress_baseline):
-        marks.append(f"stale: no progress for over {STALE_DAYS} days")
+    if action.stale(as_of, review.stale_fallback):
+        marks.append(f"stale: no progress for over {STALE_AFTER_DAYS} days")
     return "".join(f" · {mark}" for mark in marks)
 
 

@@ -7,6 +7,7 @@ can count a review that is not published.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -25,15 +26,22 @@ class ActionRow:
     action: Action
     overdue: bool
     days_overdue: int
-    stale: bool = False  # open with no progress for over STALE_DAYS (Action.stale)
+    stale: bool = False  # open with no news for more than model.STALE_AFTER_DAYS (v1.1 stale-action)
+    last_update: dt.date | None = None  # the day the action was last heard of (Action.last_update)
+
+
+def action_row(review: Review, action: Action, as_of: dt.date) -> ActionRow:
+    """One action as the dashboards and the tracker list it."""
+    late = action.overdue(as_of)
+    last = action.last_update(review.stale_fallback)
+    return ActionRow(review, action, late, (as_of - action.due).days if late else 0,
+                     action.stale(as_of, review.stale_fallback), last)
 
 
 def action_rows(kb: KnowledgeBase, as_of: dt.date) -> list[ActionRow]:
     """Every action, by what needs doing first: overdue ones (longest overdue on top), then the
     other open ones by due date, then done and cancelled ones (latest due first)."""
-    rows = [ActionRow(r, a, a.overdue(as_of), (as_of - a.due).days if a.overdue(as_of) else 0,
-                      a.stale(as_of, r.progress_baseline))
-            for r in kb.reviews for a in r.actions]
+    rows = [action_row(r, a, as_of) for r in kb.reviews for a in r.actions]
     return sorted(rows, key=lambda row: (not row.overdue, not row.action.is_open,
                                          row.action.due.toordinal() * (1 if row.action.is_open else -1),
                                          STATUS_ORDER[row.action.status], row.review.id, row.action.id))
@@ -206,3 +214,125 @@ def category_quarters(kb: KnowledgeBase) -> tuple[list[str], list[tuple[str, lis
 
 def newest_first(reviews: tuple[Review, ...] | list[Review]) -> list[Review]:
     return sorted(reviews, key=lambda r: (r.resolved, r.id), reverse=True)
+
+
+# -- record format v1.1: closing the loop -----------------------------------------------------
+
+def by_due(rows: list[ActionRow]) -> list[ActionRow]:
+    """Rows by due date (earliest first), then review and action id."""
+    return sorted(rows, key=lambda row: (row.action.due, row.review.id, row.action.id))
+
+
+def stale_rows(rows: list[ActionRow]) -> list[ActionRow]:
+    """Open actions nobody has reported on for more than STALE_AFTER_DAYS, by due date."""
+    return by_due([row for row in rows if row.stale])
+
+
+def failed_rows(rows: list[ActionRow]) -> list[ActionRow]:
+    """Actions whose fix was checked and did not work (effectiveness.validated: false), by due date."""
+    return by_due([row for row in rows if row.action.failed_validation])
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure that says what it counts: numerator of denominator, and what both are."""
+
+    label: str
+    numerator: int
+    denominator: int
+    definition: str
+
+    @property
+    def rate(self) -> float | None:
+        return percent(self.numerator, self.denominator)
+
+
+def effectiveness_figures(rows: list[ActionRow]) -> list[Figure]:
+    """Of the done actions: validated, failed, not yet checked."""
+    done = [row.action for row in rows if row.action.status == "done"]
+    validated = sum(a.effectiveness is not None and a.effectiveness.validated for a in done)
+    failed = sum(a.failed_validation for a in done)
+    unchecked = sum(a.effectiveness is None for a in done)
+    whole = len(done)
+    return [
+        Figure("Validated", validated, whole, "done actions whose fix was checked and worked (effectiveness.validated: true)"),
+        Figure("Failed", failed, whole, "done actions whose fix was checked and did not work (effectiveness.validated: false)"),
+        Figure("Not yet checked", unchecked, whole, "done actions without an effectiveness check"),
+    ]
+
+
+def loop_figures(rows: list[ActionRow], as_of: dt.date) -> list[Figure]:
+    """What the action rows say about closing the loop: completion, on time, overdue, stale."""
+    done = [row for row in rows if row.action.status == "done"]
+    live = [row for row in rows if row.action.is_open]
+    counted = [row for row in rows if row.action.status != "cancelled"]
+    return [
+        Figure("Completion", len(done), len(counted), "done actions of all actions but cancelled ones"),
+        Figure("On time", sum(bool(row.action.on_time) for row in done), len(done),
+               "done actions completed on or before their due date, of the done actions"),
+        Figure("Overdue", sum(row.overdue for row in live), len(live),
+               f"open or in-progress actions due before {as_of.isoformat()}, of the open or in-progress actions"),
+        Figure("Stale", sum(row.stale for row in live), len(live),
+               "open or in-progress actions with no progress for more than 30 days, of the open or in-progress actions"),
+    ]
+
+
+def nearest_rank(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile: the smallest value with at least `share` of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(share * len(ordered))) - 1]
+
+
+@dataclass(frozen=True)
+class Duration:
+    """Days between two steps of the procedure, over the reviews where both happened."""
+
+    label: str
+    definition: str
+    days: tuple[int, ...]
+
+    @property
+    def count(self) -> int:
+        return len(self.days)
+
+    @property
+    def median(self) -> float | None:
+        return round(statistics.median(self.days), 1) if self.days else None
+
+    @property
+    def p90(self) -> float | None:
+        return nearest_rank(list(self.days), 0.9)
+
+
+def loop_durations(kb: KnowledgeBase) -> list[Duration]:
+    """Review to approval, and approval to the last action done (reviews with every action finished)."""
+    to_approval = [(r.approval.date - r.review_date).days for r in kb.reviews if r.approval is not None]
+    to_done = []
+    for r in kb.reviews:
+        finished = [a.completed for a in r.actions if a.status == "done" and a.completed]
+        if r.approval is not None and finished and not r.open_actions():
+            to_done.append((max(finished) - r.approval.date).days)
+    return [
+        Duration("Review to approval", "days from the review meeting (its UTC day) to the CISO's approval, "
+                 "of the approved and closed reviews", tuple(to_approval)),
+        Duration("Approval to last action done", "days from the approval to the completion of the last action, "
+                 "of the approved reviews whose actions are all done or cancelled (at least one done)", tuple(to_done)),
+    ]
+
+
+def recurrences_per_year(kb: KnowledgeBase) -> list[tuple[int, int, int]]:
+    """(year, recurrences, reviews that recurred) by the year the later incident was detected."""
+    pairs: Counter = Counter()
+    reviews: dict[int, set[str]] = defaultdict(set)
+    for item in kb.recurrences:
+        year = kb.by_id[item.review].detected.year
+        pairs[year] += 1
+        reviews[year].add(item.review)
+    return [(year, pairs[year], len(reviews[year])) for year in sorted(pairs)]
+
+
+def with_security_steps(kb: KnowledgeBase) -> list[Review]:
+    """Reviews that record immediate improvements or a security assessment, newest first."""
+    return newest_first([r for r in kb.reviews if r.security_improvements or r.security_assessment])

@@ -14,7 +14,9 @@ from generator.index import KnowledgeBase
 from generator.show import printable
 from generator.stats import ActionRow, action_rows
 
-COLUMNS = ("review", "action", "title", "owner", "due", "status", "overdue", "days_overdue", "completed", "url")
+COLUMNS = ("review", "classification", "action", "title", "owner", "due", "status", "overdue", "days_overdue",
+           "stale", "last_update", "completed", "url")
+
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class ActionQuery:
     owner: str | None = None
     overdue_only: bool = False
     due_within: int | None = None
+    stale_only: bool = False
 
 
 def select(kb: KnowledgeBase, query: ActionQuery, as_of: dt.date) -> list[ActionRow]:
@@ -41,6 +44,8 @@ def select(kb: KnowledgeBase, query: ActionQuery, as_of: dt.date) -> list[Action
         rows = [r for r in rows if needle in r.action.owner.casefold()]
     if query.overdue_only:
         rows = [r for r in rows if r.overdue]
+    if query.stale_only:
+        rows = [r for r in rows if r.stale]
     if query.due_within is not None:
         horizon = as_of + dt.timedelta(days=query.due_within)
         rows = [r for r in rows if r.action.is_open and r.action.due <= horizon]
@@ -60,14 +65,17 @@ def unknown_owner(kb: KnowledgeBase, owner: str) -> str | None:
 
 def _record(row: ActionRow) -> dict:
     a = row.action
-    return {"review": row.review.id, "action": a.id, "title": a.title, "owner": a.owner, "due": a.due.isoformat(),
-            "status": a.status, "overdue": row.overdue, "days_overdue": row.days_overdue,
+    return {"review": row.review.id, "classification": row.review.classification, "action": a.id, "title": a.title,
+            "owner": a.owner, "due": a.due.isoformat(), "status": a.status, "overdue": row.overdue,
+            "days_overdue": row.days_overdue, "stale": row.stale,
+            "last_update": row.last_update.isoformat() if row.last_update else None,
             "completed": a.completed.isoformat() if a.completed else None,
             "url": f"incidents/{row.review.id}/#{a.id.lower()}"}
 
 
 def as_json(rows: list[ActionRow]) -> str:
-    """A JSON list of {review, action, title, owner, due, status, overdue, days_overdue, completed, url}."""
+    """A JSON list of {review, classification, action, title, owner, due, status, overdue, days_overdue, stale,
+    last_update, completed, url}."""
     return json.dumps([_record(r) for r in rows], indent=2, ensure_ascii=False) + "\n"
 
 
@@ -88,9 +96,9 @@ def as_text(rows: list[ActionRow], *, style: Callable[..., str] = lambda text, *
     """
     if not rows:
         return "no matching action\n"
-    header = ("ACTION", "STATUS", "DUE", "OWNER", "TITLE")
-    table = [(f"{r.review.id} {r.action.id}",
-              r.action.status + (f" · overdue {r.days_overdue} d" if r.overdue else ""),
+    header = ("ACTION", "TLP", "STATUS", "DUE", "OWNER", "TITLE")
+    table = [(f"{r.review.id} {r.action.id}", r.review.classification.removeprefix("TLP:"),
+              r.action.status + (f" · overdue {r.days_overdue} d" if r.overdue else "") + (" · stale" if r.stale else ""),
               r.action.due.isoformat(), printable(r.action.owner), printable(" ".join(r.action.title.split())))
              for r in rows]
     widths = [max(len(line[i]) for line in [header, *table]) for i in range(len(header) - 1)]
@@ -98,13 +106,14 @@ def as_text(rows: list[ActionRow], *, style: Callable[..., str] = lambda text, *
     def line(cells: tuple[str, ...], overdue: bool = False) -> str:
         padded = [cell.ljust(width) for cell, width in zip(cells, widths)]
         if overdue:  # padded first: the colour codes must not count towards the width
-            padded[1] = style(padded[1], fg="red", bold=True)
+            padded[2] = style(padded[2], fg="red", bold=True)
         return "  ".join([*padded, cells[-1]]).rstrip()
 
     return "\n".join([line(header)] + [line(cells, row.overdue) for cells, row in zip(table, rows)]) + "\n"
 
 
 def summary(rows: list[ActionRow]) -> str:
-    """'12 actions, 3 overdue' (for standard error, beside the table)."""
+    """'12 actions, 3 overdue, 2 stale' (for standard error, beside the table)."""
     overdue = sum(r.overdue for r in rows)
-    return f"{len(rows)} {'action' if len(rows) == 1 else 'actions'}, {overdue} overdue"
+    stale = sum(r.stale for r in rows)
+    return f"{len(rows)} {'action' if len(rows) == 1 else 'actions'}, {overdue} overdue, {stale} stale"

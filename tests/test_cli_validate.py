@@ -78,7 +78,8 @@ ROWS = {
     "review-late-p2": (changed(lambda d: d["review"].update(held="2025-03-06T09:40:01Z")),
                        [("warning", "review-deadline", "held: 2025-03-06T09:40:01Z")]),
     "review-late-p3": (changed(lambda d: d.update(severity="P3", review_reasons=["regulatory-implications"])
-                               or d["review"].update(held="2025-03-11T00:00:00Z")),
+                               or d["review"].update(held="2025-03-11T00:00:00Z")
+                               or d["approval"].update(date="2025-03-12")),  # approved after the meeting (date-order)
                        [("warning", "review-deadline", "held: 2025-03-11T00:00:00Z")]),
     "overdue": (changed(lambda d: d["actions"][0].update(due="2025-03-31")), [("warning", "overdue-action", "due: 2025-03-31")]),
     "superseded-control": (review_text(controls=["ISO27001-2013/A.16.1.6"]),
@@ -200,6 +201,7 @@ def test_as_of_defaults_to_today(tmp_path):
     data = valid_review()
     tomorrow = dt.date.today() + dt.timedelta(days=1)
     data["actions"][0]["due"] = tomorrow.isoformat()
+    data["actions"][0]["progress"] = [{"date": dt.date.today().isoformat(), "note": "On track."}]  # not stale today
     data["actions"].append({**data["actions"][0], "id": "A3", "due": (dt.date.today() - dt.timedelta(days=1)).isoformat()})
     outcome = run_validate(make_kb(tmp_path, {REVIEW_ID: data}), as_of=None)
     assert [(f.rule, f.message.split(":")[0]) for f in outcome.findings] == [("overdue-action", "actions[2].due")]

@@ -224,11 +224,11 @@ def test_control_pages_and_coverage_show_the_same_counts(kb: Path) -> None:
     docs = tree.generated
     coverage = docs["controls/index.md"]
     page = docs["controls/iso27001-2022/a-5-27.md"]
-    assert "| [A.5.27](iso27001-2022/a-5-27.md) | Learn from incidents | 2 | 2025-02-12 (approved) | 1 |" in coverage
-    assert "**Evidence:** 2 approved or closed reviews, latest 2025-02-12 (approved); 1 pending." in page
+    assert "| [A.5.27](iso27001-2022/a-5-27.md) | Learn from incidents | 2 | <span class=\"kb-date\">2025-02-12</span> (approved) | 1 |" in coverage
+    assert "**Evidence:** 2 approved or closed reviews, latest <span class=\"kb-date\">2025-02-12</span> (approved); 1 pending." in page
     assert "cited as ISO27001-2005/A.13.2.2" in page and "cited as ISO27001-2013/A.16.1.6" in page
     assert re.search(r"## Pending.*INC-2025-003.* Still in review: .*in-review.* · cited as ISO27001-2022/A.5.27", page, re.S)
-    assert "**FAILED** 2025-02-01" in page and "follow-up A3" in page
+    assert "**FAILED** <span class=\"kb-date\">2025-02-01</span>" in page and "follow-up A3" in page
     assert "Secret red title" not in page and "INC-2025-004" not in page
     # Both sides count with the same function as kb evidence.
     kb_model = validate(kb, as_of=dt.date.fromisoformat(AS_OF)).value
@@ -244,7 +244,7 @@ def test_control_pages_and_coverage_show_the_same_counts(kb: Path) -> None:
 def test_public_site_counts_only_public_reviews(kb: Path) -> None:
     result, tree = prepare_docs(Settings(kb_dir=kb, as_of=dt.date.fromisoformat(AS_OF), audience="public"))
     assert tree is not None
-    assert "| [A.5.27](iso27001-2022/a-5-27.md) | Learn from incidents | 1 | 2025-02-12 (approved) | 0 |" in tree.generated[
+    assert "| [A.5.27](iso27001-2022/a-5-27.md) | Learn from incidents | 1 | <span class=\"kb-date\">2025-02-12</span> (approved) | 0 |" in tree.generated[
         "controls/index.md"]
     assert "Cited the 2013 control" not in tree.generated["controls/iso27001-2022/a-5-27.md"]
 

@@ -3,7 +3,7 @@
 Every leaf of a review record is edited in turn (and catalog entries, and the set of
 reviews); after each edit every page is rendered afresh and keyed again. A page whose
 text changed must have a new key (else `kb serve` would show it stale), and the edit of
-one review must not re-key the whole site (else the cache would be pointless).
+one review must not re-key the pages that do not show it (else the cache would be pointless).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from generator.settings import Settings
 
 AS_OF = dt.date(2025, 6, 1)
 EDITED = "INC-2025-002"
+UNRELATED = {f"incidents/INC-2025-{n:03d}.md" for n in range(10, 16)} | {"controls/iso27001-2022/a-5-26.md"}
+"""Pages that show nothing of the edited review: its edits must leave their keys alone."""
 
 
 def records() -> dict[str, dict]:
@@ -127,7 +129,7 @@ def test_every_edit_of_a_review_changes_the_key_of_every_page_that_shows_it(tmp_
             continue
         tried += 1
         rekeyed = compare(before, after, ".".join(map(str, path)))
-        assert len(rekeyed) < len(before) / 2, f"editing {path} re-keyed {len(rekeyed)} of {len(before)} pages"
+        assert not rekeyed & UNRELATED, f"editing {path} re-keyed pages that do not show the review: {rekeyed & UNRELATED}"
     (kb / "reviews" / f"{EDITED}.yaml").write_text(to_yaml(data[EDITED]), encoding="utf-8")
     assert tried >= 40, f"only {tried} edits kept the record valid: the test would prove little"
 

@@ -44,6 +44,8 @@ def test_every_rule_has_a_stable_id():
         "unknown-category", "unknown-control", "superseded-control", "unknown-related", "unknown-lesson",
         "duplicate-item-id", "closed-open-action", "timeline-order", "resolved-before-detected",
         "review-deadline", "overdue-action", "approver-role",
+        "security-assessment-missing", "executive-briefing-missing", "stale-action", "effectiveness-missing",
+        "effectiveness-failed", "unknown-action", "date-order", "blame-language",
     }
 
 
@@ -129,7 +131,8 @@ def test_closed_with_an_open_action_points_at_its_status(action_status):
 @pytest.mark.parametrize("action_status", ["done", "cancelled"])
 def test_closed_with_finished_actions_is_fine(action_status):
     data = valid_review(status="closed")
-    data["actions"][0].update(status=action_status, completed="2025-03-30")
+    data["actions"][0].update(status=action_status, completed="2025-03-30",
+                              effectiveness={"validated": True, "date": "2025-03-31"})
     assert run(data)[1] == []
 
 

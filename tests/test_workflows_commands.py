@@ -193,18 +193,43 @@ def actions(kb: Path, *args: str, as_of: str = AS_OF):
 
 
 def test_overdue_exits_1_when_any_action_is_overdue(actions_kb: Path) -> None:
-    flagged = actions(actions_kb, "--overdue")
+    flagged = actions(actions_kb, "--overdue", "--audience", "internal")
     assert flagged.exit_code == 1
     assert [line.split()[:2] for line in flagged.stdout.splitlines()[1:]] == [["INC-2025-001", "A1"]]
-    assert "open · overdue 12 d" in flagged.stdout and flagged.stderr.strip() == "1 action, 1 overdue"
-    calm = actions(actions_kb, "--overdue", as_of="2025-03-20")  # due that day: not overdue yet
+    assert "open · overdue 12 d" in flagged.stdout and flagged.stderr.strip() == "1 action, 1 overdue, 0 stale"
+    calm = actions(actions_kb, "--overdue", "--audience", "internal", as_of="2025-03-20")  # due that day: not overdue yet
     assert calm.exit_code == 0 and calm.stdout == "no matching action\n"
     assert actions(actions_kb).exit_code == 0  # without --overdue, overdue actions are only listed
 
 
-def test_red_reviews_actions_are_not_listed(actions_kb: Path) -> None:
-    assert "INC-2025-003" not in actions(actions_kb).stdout
-    assert "Secret action" not in actions(actions_kb, "--format", "json").stdout
+def test_red_reviews_actions_are_listed_by_default_with_their_label(actions_kb: Path) -> None:
+    rows = json.loads(actions(actions_kb, "--format", "json").stdout)
+    red = [r for r in rows if r["review"] == "INC-2025-003"]
+    assert {r["classification"] for r in red} == {"TLP:RED"} and "Secret action" in {r["title"] for r in red}
+    assert {r["classification"] for r in rows if r["review"] != "INC-2025-003"} == {"TLP:AMBER"}
+    table = list(csv.DictReader(actions(actions_kb, "--format", "csv").stdout.splitlines()))
+    assert {r["classification"] for r in table if r["review"] == "INC-2025-003"} == {"TLP:RED"}
+    text = actions(actions_kb).stdout
+    assert any(line.startswith("INC-2025-003 A1") and " RED " in line for line in text.splitlines())
+
+
+@pytest.mark.parametrize("audience", ["internal", "public"])
+def test_red_reviews_actions_are_not_listed_for_a_published_audience(actions_kb: Path, audience: str) -> None:
+    assert "INC-2025-003" not in actions(actions_kb, "--audience", audience).stdout
+    assert "Secret action" not in actions(actions_kb, "--audience", audience, "--format", "json").stdout
+
+
+def test_stale_lists_actions_without_news_for_more_than_30_days_and_exits_1(actions_kb: Path) -> None:
+    # A1 of each review last reported progress on 2025-03-20: 30 days later is not stale yet, 31 is.
+    calm = actions(actions_kb, "--stale", as_of="2025-04-19")
+    assert calm.exit_code == 0 and calm.stdout == "no matching action\n"
+    flagged = actions(actions_kb, "--stale", "--format", "json", as_of="2025-04-20")
+    assert flagged.exit_code == 1
+    rows = json.loads(flagged.stdout)
+    assert {(r["review"], r["action"]) for r in rows} == {("INC-2025-001", "A1"), ("INC-2025-002", "A1"),
+                                                         ("INC-2025-003", "A1")}
+    assert {r["last_update"] for r in rows} == {"2025-03-20"} and all(r["stale"] for r in rows)
+    assert "stale" in actions(actions_kb, "--stale", as_of="2025-04-20").stderr
 
 
 @pytest.mark.parametrize("options, expected", [
@@ -216,15 +241,15 @@ def test_red_reviews_actions_are_not_listed(actions_kb: Path) -> None:
     (["--overdue", "--owner", "platform SEC"], set()),  # (an owner no action has is a usage error)
 ])
 def test_actions_filters(actions_kb: Path, options: list[str], expected: set[tuple[str, str]]) -> None:
-    rows = json.loads(actions(actions_kb, "--format", "json", *options).stdout)
+    rows = json.loads(actions(actions_kb, "--format", "json", "--audience", "internal", *options).stdout)
     assert {(r["review"], r["action"]) for r in rows} == expected
 
 
 def test_actions_json_and_csv_hold_the_same_rows(actions_kb: Path) -> None:
     from generator.tracker import COLUMNS
 
-    rows = json.loads(actions(actions_kb, "--format", "json").stdout)
-    table = list(csv.DictReader(actions(actions_kb, "--format", "csv").stdout.splitlines()))
+    rows = json.loads(actions(actions_kb, "--format", "json", "--audience", "internal").stdout)
+    table = list(csv.DictReader(actions(actions_kb, "--format", "csv", "--audience", "internal").stdout.splitlines()))
     assert list(rows[0]) == list(COLUMNS) == list(table[0])
     assert rows[0] == {**rows[0], "review": "INC-2025-001", "action": "A1", "overdue": True, "days_overdue": 12,
                        "url": "incidents/INC-2025-001/#a1"}
@@ -249,7 +274,7 @@ def test_actions_table_colours_overdue_but_escapes_record_text(actions_kb: Path)
 
 
 @pytest.mark.parametrize("options", [["--status", "late"], ["--due-within", "-1"], ["--as-of", "2025-13-01"],
-                                     ["--format", "xml"]])
+                                     ["--format", "xml"], ["--audience", "red"]])
 def test_actions_bad_options_are_usage_errors(actions_kb: Path, options: list[str]) -> None:
     assert run_kb(["actions", "--kb", str(actions_kb), *options], cwd=actions_kb.parent).exit_code == 2
 
@@ -380,13 +405,14 @@ def test_export_csv_one_file_per_table(export_kb: Path, tmp_path: Path) -> None:
 
     folder = tmp_path / "csv"
     assert export(export_kb, "--format", "csv", "--output", str(folder)).exit_code == 0
-    assert sorted(p.name for p in folder.iterdir()) == ["actions.csv", "lessons.csv", "reviews.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["actions.csv", "lessons.csv", "recurrences.csv", "reviews.csv"]
     for name, columns in COLUMNS.items():
         with (folder / f"{name}.csv").open(newline="") as handle:
             reader = csv.DictReader(handle)
             assert reader.fieldnames == list(columns)
             rows = list(reader)
-        assert {r.get("id") or r["review"] for r in rows} == {"INC-2025-001", "INC-2025-002"}
+        if name != "recurrences":  # no recurrence among these two: tested on its own
+            assert {r.get("id") or r["review"] for r in rows} == {"INC-2025-001", "INC-2025-002"}
     reviews = list(csv.DictReader((folder / "reviews.csv").open(newline="")))
     assert reviews[0]["controls"] == "ISO27001-2022/A.5.27;SOC2/CC7.5" and reviews[0]["review_deadline_met"] == "true"
     assert reviews[1]["title"] == "'-2+3 amber title"  # would be a formula in a spreadsheet
