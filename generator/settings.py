@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 AUDIENCES = ("internal", "public")
+ENGINES = ("mkdocs", "zensical")  # what turns the docs tree into the site (generator/engines.py)
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Settings:
     site_dir: Path = Path("site")
     training_since: dt.date | None = None
     config_file: Path | None = None
+    engine: str = "mkdocs"  # one of ENGINES
 
     @property
     def training_cutoff(self) -> dt.date:

@@ -20,7 +20,7 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from generator import audience
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
@@ -376,6 +376,15 @@ def generate_docs(settings: Settings, target: Path) -> Result[KnowledgeBase]:
     return result
 
 
+def _engine(name: str) -> Callable[[Path, Path, Path, dt.date], list[Diagnostic]]:
+    """The function that builds a docs tree into a site with the named engine."""
+    if name == "zensical":
+        from generator.engines import run_zensical
+
+        return run_zensical
+    return run_mkdocs
+
+
 def build_site(settings: Settings) -> Result[KnowledgeBase]:
     """Validate, render and publish the KB; nothing is written unless all of it succeeds."""
     config_file = find_config(settings)
@@ -388,7 +397,7 @@ def build_site(settings: Settings) -> Result[KnowledgeBase]:
     work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-", dir=site_dir.parent))
     try:
         tree.write(work / "docs")
-        found = run_mkdocs(config_file, work / "docs", work / "site", settings.as_of)
+        found = _engine(settings.engine)(config_file, work / "docs", work / "site", settings.as_of)
         result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
         if not result.failed(strict=settings.strict):
             found += run_pagefind(work / "site", config_file)
