@@ -237,7 +237,7 @@ def pagefind_command(site_dir: Path) -> list[str]:
     """Pagefind as `kb build` runs it: the binary from the `pagefind[bin]` wheel, never a download.
 
     Its bundle goes to site_dir/pagefind/. Only what the pages mark with data-pagefind-body
-    (mkdocs_hooks.py) is indexed; the permalink marks of headings are left out of titles.
+    (the theme override generator/theme/partials/content.html) is indexed; the permalink marks of headings are left out of titles.
     """
     return [sys.executable, "-m", "pagefind", "--site", str(site_dir), "--quiet", "--exclude-selectors", ".headerlink"]
 
