@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,9 +106,41 @@ def run_zensical(config_file: Path, docs_dir: Path, site_dir: Path, as_of: dt.da
                               cwd=work, env=env, capture_output=True, text=True, errors="replace", check=False)
     except OSError as exc:
         return [error(config_file, 1, 1, "site", f"Zensical could not be started: {exc}", ZENSICAL_HINT)]
-    said = [" ".join(line.split()) for line in (done.stdout + "\n" + done.stderr).splitlines()]
-    said = [line for line in said if line and not line.startswith(_ZENSICAL_CHATTER)]
+    said = _issues(done.stdout + "\n" + done.stderr)
     if done.returncode != 0 or not (site_dir / "index.html").is_file():
         detail = " ".join(said[-10:]) or f"exit {done.returncode}"
         return [error(config_file, 1, 1, "site", f"Zensical could not build the site: {detail}")]
-    return [warning(config_file, 1, 1, "site", f"Zensical: {line}") for line in said]
+    return [warning(config_file, 1, 1, "site", f"Zensical: {issue}") for issue in said]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ISSUE = re.compile(r"^(?:Warning|Error|Info): (?P<message>.+)$")
+_WHERE = re.compile(r"\[ (?P<file>[^\]]+?):(?P<line>\d+):(?P<col>\d+) \]")
+_COUNT = re.compile(r"\d+ issues? found")
+
+
+def _issues(output: str) -> list[str]:
+    """Zensical's report as one line per issue: "message (docs file:line:col)".
+
+    It draws each issue as a framed snippet of the Markdown, in colour whether or not
+    NO_COLOR is set: the first line says what, a framed line says where, the rest is
+    drawing. A line it prints outside such a frame (other than its progress chatter and
+    the count of issues) is kept as it is.
+    """
+    issues: list[str] = []
+    framed = located = False
+    for raw in _ANSI.sub("", output).splitlines():
+        line = " ".join(raw.split())
+        if not line:
+            continue
+        if line.startswith(_ZENSICAL_CHATTER) or _COUNT.fullmatch(line):
+            framed = False
+        elif issue := _ISSUE.match(line):
+            issues.append(issue.group("message"))
+            framed, located = True, False
+        elif not framed:
+            issues.append(line)
+        elif not located and (where := _WHERE.search(line)):
+            issues[-1] += f" ({where.group('file')}:{where.group('line')}:{where.group('col')})"
+            located = True
+    return issues

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from conftest import make_kb, run_kb, valid_review
-from generator.engines import zensical_config
+from generator.engines import _issues, zensical_config
 
 ROOT = Path(__file__).resolve().parent.parent
 THEME = ROOT / "generator" / "theme"
@@ -102,6 +102,24 @@ def test_zensical_config_inherits_the_project_file_and_replaces_only_the_build_k
     assert written == {"INHERIT": str(config.resolve()), "docs_dir": "docs", "site_dir": "site",
                        "plugins": [{"search": {"enabled": False}}],
                        "theme": {"custom_dir": str((project / "overrides").resolve())}}
+
+
+# What Zensical 0.0.73 printed for two broken links (colours and frame as it draws them).
+ZENSICAL_REPORT = (
+    "Build started\n\x1b[33mWarning:\x1b[0m page does not exist\n"
+    "   \x1b[38;5;246m\u256d\x1b[0m\x1b[38;5;246m\u2500\x1b[0m\x1b[38;5;246m[\x1b[0m guide.md:3:10 \x1b[38;5;246m]\x1b[0m\n"
+    " \x1b[38;5;246m3 \u2502\x1b[0m [broken](nowhere.md)\n"
+    " \x1b[38;5;240m  \u2502\x1b[0m      \x1b[33m\u2570\u2500\u2500\x1b[0m page does not exist\n\x1b[38;5;246m\u2500\u2500\u2500\u256f\x1b[0m\n"
+    "\x1b[33mWarning:\x1b[0m page does not exist\n   \u256d\u2500[ incidents/INC-2025-001.md:5:9 ]\n"
+    " 5 \u2502 [other](gone.md#x)\n\u2500\u2500\u2500\u256f\n"
+    "2 issues found\nBuild finished in 0.28s\n")
+
+
+def test_zensical_report_becomes_one_finding_per_issue() -> None:
+    assert _issues(ZENSICAL_REPORT) == ["page does not exist (guide.md:3:10)",
+                                        "page does not exist (incidents/INC-2025-001.md:5:9)"]
+    assert _issues("Build started\nNo issues found\nBuild finished in 3.8s\n") == []
+    assert _issues("Build started\nsomething else entirely\n") == ["something else entirely"]
 
 
 @pytest.fixture(scope="module")
