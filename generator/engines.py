@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from generator.dates import source_date_epoch
 from generator.diagnostics import Diagnostic, error, warning
 
 ZENSICAL_HINT = ("install the optional extra with: pip install -e '.[zensical]' (Python 3.11 or newer), "
@@ -99,7 +100,7 @@ def run_zensical(config_file: Path, docs_dir: Path, site_dir: Path, as_of: dt.da
     generated = zensical_config(config_file, work)
     env = dict(os.environ)
     # Dates the engine prints (sitemap, footer) follow --as-of, as MkDocs' do.
-    env["SOURCE_DATE_EPOCH"] = str(int(dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc).timestamp()))
+    env["SOURCE_DATE_EPOCH"] = source_date_epoch(as_of)
     env["NO_COLOR"] = "1"
     try:
         done = subprocess.run([sys.executable, "-m", "zensical", "build", "--clean", "--config-file", str(generated)],

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from generator import audience
+from generator.dates import source_date_epoch
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
 from generator.fingerprint import Fingerprints
@@ -201,7 +202,7 @@ def _build_environment(as_of: dt.date) -> Iterator[_Collect]:
     logger.setLevel(logging.WARNING)
     logger.propagate = False
     saved = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc).timestamp()))
+    os.environ["SOURCE_DATE_EPOCH"] = source_date_epoch(as_of)
     try:
         yield collector
     finally:
