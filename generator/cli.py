@@ -19,7 +19,7 @@ import click
 from generator import __version__, dates
 from generator.diagnostics import Result
 from generator.report import FORMATS, summary
-from generator.settings import AUDIENCES, TRACKER_AUDIENCES, Settings
+from generator.settings import AUDIENCES, ENGINES, TRACKER_AUDIENCES, Settings
 
 
 class KBError(click.ClickException):
@@ -166,8 +166,10 @@ def site_options(function: Callable) -> Callable:
 @site_options
 @click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default="site", show_default=True,
               help="Where the site is written; replaced only when the whole build succeeded.")
+@click.option("--engine", type=click.Choice(ENGINES), default="mkdocs", show_default=True,
+              help="The site engine that reads mkdocs.yml: MkDocs, or Zensical (optional extra: pip install -e '.[zensical]').")
 def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, training_since: dt.date | None,
-          config_file: Path | None, site_dir: Path) -> None:
+          config_file: Path | None, site_dir: Path, engine: str) -> None:
     """Validate the KB, then publish it as a static site (MkDocs + Material).
 
     Writes nothing when the KB has errors (or warnings with --strict); the previous
@@ -176,7 +178,7 @@ def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
     from generator.site import SiteError, build_site
 
     settings = _settings(kb_dir, as_of, strict, audience=audience, training_since=training_since,
-                         config_file=config_file, site_dir=site_dir)
+                         config_file=config_file, site_dir=site_dir, engine=engine)
     kept = (f"the previous site in {site_dir}/ is kept" if site_dir.is_dir()
             else f"nothing was written to {site_dir}/")
     try:

@@ -116,3 +116,9 @@ def parse_day(text: str) -> dt.date:
     if value is None:
         raise ValueError(impossible_date(text) or f"{text!r} is not a date (YYYY-MM-DD)")
     return value
+
+
+def source_date_epoch(day: dt.date) -> str:
+    """SOURCE_DATE_EPOCH for a build judged on `day` (midnight UTC): the date the site
+    engines print (sitemap, footer) follows --as-of, so two builds are byte-identical."""
+    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()))

@@ -129,7 +129,9 @@ def relative_link(here: str, target: str) -> str:
     return link + ("#" + anchor if anchor else "")
 
 
-INDEX_URLS = ("incidents/", "root-causes/", "controls/", "lessons/", "actions/", "training/", "metrics/")
+# search/ too: its raw <script src> is page-relative, and Zensical resolves raw HTML URLs
+# against the Markdown file, so the file must sit in the folder the page is served from.
+INDEX_URLS = ("incidents/", "root-causes/", "controls/", "lessons/", "actions/", "training/", "metrics/", "search/")
 
 
 def doc_for(url: str) -> str:

@@ -10,6 +10,7 @@ AUDIENCES = ("internal", "public")
 TRACKER_AUDIENCES = ("all", *AUDIENCES)
 """Whose view `kb actions` lists: `all` (its default) is every review the files hold, TLP:RED
 ones included (the user running it holds those files); internal and public as on the site."""
+ENGINES = ("mkdocs", "zensical")  # what turns the docs tree into the site (generator/engines.py)
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Settings:
     site_dir: Path = Path("site")
     training_since: dt.date | None = None
     config_file: Path | None = None
+    engine: str = "mkdocs"  # one of ENGINES
 
     @property
     def training_cutoff(self) -> dt.date:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from generator import audience
+from generator.dates import source_date_epoch
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
 from generator.fingerprint import Fingerprints, templates_digest
@@ -217,7 +218,7 @@ def _build_environment(as_of: dt.date) -> Iterator[_Collect]:
     logger.setLevel(logging.WARNING)
     logger.propagate = False
     saved = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(dt.datetime(as_of.year, as_of.month, as_of.day, tzinfo=dt.timezone.utc).timestamp()))
+    os.environ["SOURCE_DATE_EPOCH"] = source_date_epoch(as_of)
     try:
         yield collector
     finally:
@@ -253,7 +254,7 @@ def pagefind_command(site_dir: Path) -> list[str]:
     """Pagefind as `kb build` runs it: the binary from the `pagefind[bin]` wheel, never a download.
 
     Its bundle goes to site_dir/pagefind/. Only what the pages mark with data-pagefind-body
-    (mkdocs_hooks.py) is indexed; the permalink marks of headings are left out of titles.
+    (the theme override generator/theme/partials/content.html) is indexed; the permalink marks of headings are left out of titles.
     """
     return [sys.executable, "-m", "pagefind", "--site", str(site_dir), "--quiet", "--exclude-selectors", ".headerlink"]
 
@@ -395,6 +396,15 @@ def generate_docs(settings: Settings, target: Path) -> Result[KnowledgeBase]:
     return result
 
 
+def _engine(name: str) -> Callable[[Path, Path, Path, dt.date], list[Diagnostic]]:
+    """The function that builds a docs tree into a site with the named engine."""
+    if name == "zensical":
+        from generator.engines import run_zensical
+
+        return run_zensical
+    return run_mkdocs
+
+
 def build_site(settings: Settings, *, stage: Stage = _quiet) -> Result[KnowledgeBase]:
     """Validate, render and publish the KB; nothing is written unless all of it succeeds.
 
@@ -411,8 +421,8 @@ def build_site(settings: Settings, *, stage: Stage = _quiet) -> Result[Knowledge
     work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-", dir=site_dir.parent))
     try:
         tree.write(work / "docs")
-        stage("running MkDocs")
-        found = run_mkdocs(config_file, work / "docs", work / "site", settings.as_of)
+        stage("running Zensical" if settings.engine == "zensical" else "running MkDocs")
+        found = _engine(settings.engine)(config_file, work / "docs", work / "site", settings.as_of)
         result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
         if not result.failed(strict=settings.strict):
             stage("indexing for search")

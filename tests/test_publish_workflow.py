@@ -63,3 +63,16 @@ def test_pre_commit_hook_runs_kb_validate_on_records() -> None:
     assert hook["entry"] == "kb validate" and hook["pass_filenames"] is False
     import re
     assert re.search(hook["files"], "kb/reviews/INC-2025-014.yaml") and not re.search(hook["files"], "docs/x.md")
+
+
+def test_builds_restore_and_save_the_kb_cache() -> None:
+    flow = yaml.safe_load(WORKFLOW.read_text())
+    for job in ("check", "build"):
+        steps = flow["jobs"][job]["steps"]
+        (cache,) = [step for step in steps if step.get("uses", "").startswith("actions/cache@")]
+        assert cache["uses"] == "actions/cache@v4" and cache["with"]["path"] == ".kb-cache"
+        key, fallback = cache["with"]["key"], cache["with"]["restore-keys"].strip()
+        assert key.endswith("-${{ hashFiles('kb/**') }}") and "generator/**" in key
+        assert key.startswith(fallback) and "kb/**" not in fallback  # same tool, any earlier records
+        build = next(i for i, step in enumerate(steps) if "kb build" in step.get("run", ""))
+        assert steps.index(cache) < build

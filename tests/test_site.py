@@ -185,15 +185,19 @@ def test_kb_dir_is_never_written(tmp_path: Path) -> None:
 
 def test_edit_button_opens_the_yaml_record(tmp_path: Path) -> None:
     kb = make_kb(tmp_path, two_reviews())
-    hooks = Path(__file__).resolve().parent.parent / "generator" / "mkdocs_hooks.py"
+    (tmp_path / "docs" / "guide").mkdir(parents=True)
+    (tmp_path / "docs" / "guide" / "howto.md").write_text("# How to\n")
+    theme = Path(__file__).resolve().parent.parent / "generator" / "theme"
+    # No hooks: the theme override alone does it (Zensical reads it and ignores hooks).
     (tmp_path / "mkdocs.yml").write_text(
         "site_name: t\nrepo_url: https://git.example/org/kb\nedit_uri: edit/main/docs/\n"
-        "theme: {name: material, font: false, features: [content.action.edit]}\n"
-        f"hooks: ['{hooks}']\n")
+        f"theme: {{name: material, font: false, custom_dir: '{theme}', features: [content.action.edit]}}\n")
     assert build(kb, tmp_path / "site").exit_code == 0
     review = (tmp_path / "site/incidents/INC-2025-001/index.html").read_text()
     assert 'href="https://git.example/org/kb/edit/main/kb/reviews/INC-2025-001.yaml"' in review
-    assert "edit/main/docs/incidents" not in (tmp_path / "site/incidents/index.html").read_text()
+    assert 'rel="edit"' not in (tmp_path / "site/incidents/index.html").read_text()  # a list: no record to edit
+    guide = (tmp_path / "site/guide/howto/index.html").read_text()
+    assert 'href="https://git.example/org/kb/edit/main/docs/guide/howto.md"' in guide  # hand-written: the engine's own
 
 
 def test_search_index_covers_the_review_pages_only(built: Path) -> None:
@@ -264,16 +268,16 @@ def test_pagefind_not_installed_is_an_error_with_a_hint(tmp_path: Path, monkeypa
     assert not (tmp_path / "site").exists()
 
 
-@pytest.mark.parametrize("meta, indexed", [
-    ({}, True),  # a hand-written guide page
-    ({"kb_source": "kb/reviews/INC-2025-001.yaml", "search": {"boost": 2.0}}, True),
-    ({"kb_source": "generated", "search": {"exclude": True}}, False),
-])
-def test_only_searchable_pages_are_marked_for_pagefind(meta: dict, indexed: bool) -> None:
-    from types import SimpleNamespace
-
-    from generator.mkdocs_hooks import on_page_content
-
-    html = on_page_content("<h1>T</h1>", page=SimpleNamespace(meta=meta), config=None, files=None)
-    assert (html == "<div data-pagefind-body>\n<h1>T</h1>\n</div>") is indexed
-    assert (html == "<h1>T</h1>") is not indexed
+def test_searchable_pages_are_marked_for_pagefind_without_hooks(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, two_reviews())
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "howto.md").write_text("# How to\n\nSearchable words.\n")
+    (tmp_path / "docs" / "internal.md").write_text("---\nsearch:\n  exclude: true\n---\n\n# Internal\n")
+    theme = Path(__file__).resolve().parent.parent / "generator" / "theme"
+    (tmp_path / "mkdocs.yml").write_text(f"site_name: t\ntheme: {{name: material, font: false, custom_dir: '{theme}'}}\n")
+    assert build(kb, tmp_path / "site").exit_code == 0
+    marked = "<div data-pagefind-body>\n"
+    assert marked in (tmp_path / "site/howto/index.html").read_text()  # a hand-written page
+    assert marked in (tmp_path / "site/incidents/INC-2025-001/index.html").read_text()
+    assert marked not in (tmp_path / "site/internal/index.html").read_text()  # its front matter excludes it
+    assert marked not in (tmp_path / "site/lessons/index.html").read_text()
