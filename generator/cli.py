@@ -403,14 +403,25 @@ def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue:
 @main.command()
 @_kb_dir
 @click.option("--since", type=DATE, required=True, help="Lessons of reviews held on or after this date (YYYY-MM-DD).")
+@click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
+              help="internal: all but TLP:RED reviews; public: only TLP:CLEAR and TLP:GREEN reviews.")
+@click.option("--include-unapproved", is_flag=True,
+              help="Also lessons of draft and in-review reviews (labelled UNAPPROVED in Markdown).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
-              help="markdown to paste into a training update; json for other tools.")
-def training(kb_dir: Path, since: dt.date, fmt: str) -> None:
-    """Lessons new since a date, grouped by root-cause category and kind, for a training update."""
+              help="markdown to paste into a training update; json: a list of {review, lesson, text, kind, "
+                   "categories, classification, status, held, adopted_in}.")
+def training(kb_dir: Path, since: dt.date, audience: str, include_unapproved: bool, fmt: str) -> None:
+    """Lessons new since a date for a training update: each lesson once, with its categories,
+    its review's TLP label and status; approved and closed reviews only unless
+    --include-unapproved. Newest review first. TLP:RED reviews are never listed."""
     from generator import training as lessons
 
-    kb = _published(kb_dir, dt.date.today())
-    click.echo(lessons.as_json(kb, since) if fmt == "json" else printable(lessons.as_markdown(kb, since)), nl=False)
+    kb = _published(kb_dir, dt.date.today(), audience)
+    if fmt == "json":
+        click.echo(lessons.as_json(kb, since, include_unapproved=include_unapproved), nl=False)
+    else:
+        click.echo(printable(lessons.as_markdown(kb, since, include_unapproved=include_unapproved, audience=audience)),
+                   nl=False)
 
 
 def _print_schema(ctx: click.Context, param: click.Parameter, value: bool) -> None:

@@ -6,6 +6,7 @@ two pages at one path are refused. Rendering and writing come later.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 import functools
@@ -160,13 +161,12 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             **base, "pager": pager, "rows": chunk, "figures": figures,
             "page_tlp": strictest(list({row.review.id: row.review for row in chunk}.values()))}, wide=True))
     for pager, chunk in paginate("training/", newest, REVIEWS_PER_PAGE):
-        lessons = training.lesson_rows(chunk)
-        fresh = [row for row in lessons if row.review.review_date >= cutoff]
+        lessons = training.training_rows(dataclasses.replace(kb, reviews=tuple(chunk)), include_unapproved=True)
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "training.md.j2", {
-            **base, "pager": pager, "page_tlp": strictest(chunk),
-            "training": [row for row in lessons if row.lesson.kind == "training"],
-            "by_category": training.by_category(lessons), "since": cutoff,
-            "new": training.by_category_and_kind(fresh, kb), "new_count": len(new_lessons)}))
+            **base, "pager": pager, "page_tlp": strictest(chunk), "lessons": lessons,
+            "backlog": [row for row in lessons if row.in_backlog],
+            "adopted": [row for row in lessons if row.lesson.adopted_in],
+            "since": cutoff, "new_count": len(new_lessons)}))
     for review in kb.reviews:
         related = kb.related_both_ways(review)
         pages.append(PageSpec(doc_for(review.url), "review.md.j2", boost=2.0, context={
