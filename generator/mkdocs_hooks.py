@@ -35,10 +35,19 @@ def searchable(meta: dict[str, Any]) -> bool:
     return not (isinstance(search, dict) and search.get("exclude") is True)
 
 
+GUIDE_WEIGHT = "0.3"
+"""Pagefind weight of a hand-written page's words: a guide ranks after the reviews that match."""
+
+
 def on_page_content(html: str, *, page: Any, config: Any, files: Any) -> str:
     if not searchable(page.meta):
         return html
-    return f"<div data-pagefind-body>\n{html}\n</div>"
+    # Generated pages carry kb_source; hand-written ones (the guides) do not. The filter lets
+    # the header search list reviews first and guides after them (assets/kb-header-search.js).
+    if "kb_source" in page.meta:
+        return f'<div data-pagefind-body data-pagefind-filter="section:review">\n{html}\n</div>'
+    return (f'<div data-pagefind-body data-pagefind-filter="section:guide" data-pagefind-weight="{GUIDE_WEIGHT}">'
+            f"\n{html}\n</div>")
 
 
 def on_serve(server: Any, *, config: Any, builder: Any) -> Any:

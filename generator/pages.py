@@ -22,7 +22,7 @@ from generator.render import doc_for
 from generator.settings import Settings
 
 
-SEARCHABLE_TEMPLATES = frozenset({"review.md.j2", "home.md.j2", "restricted.md.j2"})
+SEARCHABLE_TEMPLATES = frozenset({"review.md.j2", "restricted.md.j2"})
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class PageSpec:
     @property
     def searchable(self) -> bool:
         """A lesson is quoted on the lesson, training, category and control pages; only its
-        review page (and the home page) is indexed, so search leads to the review."""
+        review page (and a TLP:RED id's placeholder) is indexed, so search leads to the review."""
         return self.template in SEARCHABLE_TEMPLATES
 
 

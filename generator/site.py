@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from generator import audience
+import yaml
+
+from generator import audience, feed
 from generator.diagnostics import Diagnostic, Result, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
 from generator.fingerprint import Fingerprints
@@ -130,7 +132,28 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     files = {page.doc: front_matter(page, settings) + text for page, text in zip(pages, texts)}
     for asset in sorted(ASSETS.iterdir()):
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+    # Not Markdown: MkDocs copies it as it is, so kb build and kb serve both publish it.
+    files["feed.xml"] = feed.atom(view, site=feed_site(find_config(settings)), as_of=settings.as_of)
     return files, []
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml for two plain keys; MkDocs' own tags (!ENV, !!python/name) read as None."""
+
+
+_ConfigLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def feed_site(config_file: Path) -> feed.FeedSite:
+    """The site's name and public URL (site_url) as the feed names them."""
+    try:
+        config = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_ConfigLoader)
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        config = None
+    config = config if isinstance(config, dict) else {}
+    name = config.get("site_name") if isinstance(config.get("site_name"), str) else "Post-incident reviews"
+    url = config.get("site_url") if isinstance(config.get("site_url"), str) and config.get("site_url") else None
+    return feed.FeedSite(name, url if url is None or url.endswith("/") else url + "/")
 
 
 def _handwritten_files(folder: Path | None) -> dict[str, Path]:
