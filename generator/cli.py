@@ -307,7 +307,7 @@ def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None) -
 @click.option("--since", type=DATE, help="Only reviews held on or after this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many hits.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people; json: a list of {review, score, field, excerpt, url}, best first.")
+              help="text for people; json: a list of {review, score, field, excerpt, url, title, item, also}, best first.")
 def search(query: str, kb_dir: Path, category: str | None, control: str | None, severity: str | None,
            kind: str | None, since: dt.date | None, limit: int, fmt: str) -> None:
     """Full-text search over titles, summaries, root causes, lessons and actions.
@@ -315,7 +315,8 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
     Words are stemmed (breach finds breaches); all of them must match, else any of them;
     "quoted words" match as a phrase. Hits are ranked by relevance, a lesson or title
     weighing more than a timeline, newest first among equals. Each hit names the review,
-    where it matched, an excerpt and the page's URL on the site.
+    where it matched best, an excerpt and the page's URL on the site, and the other parts of
+    the review that match ("also in: lessons, actions"): one hit per review.
     """
     from generator import search as engine
 
@@ -342,6 +343,8 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
         click.echo(f"{style(hit.review, bold=True)}  {hit.title}")
         click.echo(f"  {where} · {hit.url} · score {hit.score}")
         click.echo(f"  {hit.excerpt}")
+        if hit.also:
+            click.echo(f"  also in: {', '.join(hit.also)}")
 
 
 @main.command()
