@@ -276,14 +276,30 @@ def _complete_categories(ctx: click.Context, param: click.Parameter, incomplete:
               help="The incident's severity (a P3 review also needs review_reasons).")
 @click.option("--title", help="The review's title (one line).")
 @click.option("--as-of", type=DATE, default=None, help="The day whose year the id takes (YYYY-MM-DD). Default: today.")
-def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None) -> None:
+@click.option("--similar", "similar_to", metavar="WORDS",
+              help="Only list the published reviews most like these words (what to read and link in "
+                   "`related`); nothing is written.")
+def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None, similar_to: str | None) -> None:
     """Start a review: write reviews/<next free id>.yaml from a template.
 
     The id is the year's next sequence number in the KB (INC-2026-008 after
     INC-2026-007). An existing file is never overwritten. Prints the path written and the
-    fields still to fill; `kb validate` points at each of them.
+    fields still to fill; `kb validate` points at each of them. With --similar "WORDS" it
+    writes nothing and lists the earlier reviews to read first (run it again without
+    --similar to write the record).
     """
     from generator.scaffold import ScaffoldError, create
+
+    if similar_to is not None:
+        from generator import similar
+
+        if not (kb_dir / "reviews").is_dir():
+            raise KBError(f"{kb_dir} holds no reviews/ folder yet: there is nothing to compare with")
+        found = similar.for_text(_published(kb_dir, as_of or dt.date.today()), similar_to)
+        click.echo(similar.as_text(found), nl=False)
+        click.echo(f"{len(found)} similar review{'' if len(found) == 1 else 's'}; link the ones that apply in "
+                   "`related`. Nothing written: run kb new without --similar to start the review.", err=True)
+        return
 
     try:
         made = create(kb_dir, severity=severity, title=title, today=as_of or dt.date.today())
@@ -368,6 +384,34 @@ def show(review_id: str, kb_dir: Path) -> None:
     if ID_PATTERN.fullmatch(review_id) and any((kb_dir / "reviews" / f"{review_id}{s}").is_file() for s in (".yaml", ".yml")):
         raise KBError(f"review {review_id} has errors and cannot be shown; run kb validate --kb {kb_dir}")
     raise KBError(f"no review {review_id!r}; {suggest(review_id, [*kb.by_id, *kb.restricted])}")
+
+
+@main.command("similar")
+@click.argument("review_id", metavar="ID", shell_complete=_complete_ids)
+@_kb_dir
+@click.option("--limit", type=click.IntRange(1, 100), default=5, show_default=True, help="At most this many reviews.")
+@click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
+              help="internal: all but TLP:RED reviews; public: only TLP:CLEAR and TLP:GREEN reviews.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people; json: a list of {review, title, score, url, categories, controls, services, words}.")
+def similar_reviews(review_id: str, kb_dir: Path, limit: int, audience: str, fmt: str) -> None:
+    """The published reviews most like one review, and why (shared categories, controls,
+    services and words of lessons and root causes), as its page lists them."""
+    from generator import similar
+    from generator.rules import suggest
+
+    kb = _published(kb_dir, dt.date.today(), audience)
+    if review_id not in kb.by_id:
+        if review_id in kb.restricted:
+            raise KBError(f"{review_id} is restricted (TLP:RED): no similar reviews are shown for it")
+        raise KBError(f"no published review {review_id!r}; {suggest(review_id, list(kb.by_id))}")
+    found = similar.compute(kb, limit=limit).get(review_id, ())
+    if fmt == "json":
+        click.echo(json.dumps(similar.as_rows(found), indent=2, ensure_ascii=True))
+        return
+    if not found:
+        click.echo(f"no review is similar enough to {review_id}", err=True)
+    click.echo(similar.as_text(found), nl=False)
 
 
 @main.command()

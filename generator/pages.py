@@ -13,7 +13,7 @@ import functools
 from collections import defaultdict
 from typing import Any, Callable
 
-from generator import stats, training
+from generator import similar, stats, training
 from generator.audience import RESTRICTED_NOTE
 from generator.diagnostics import Diagnostic, error
 from generator.index import KnowledgeBase
@@ -167,10 +167,11 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
             "backlog": [row for row in lessons if row.in_backlog],
             "adopted": [row for row in lessons if row.lesson.adopted_in],
             "since": cutoff, "new_count": len(new_lessons)}))
+    similar_of = similar.compute(kb)  # on this audience's view: a hidden review is never named
     for review in kb.reviews:
         related = kb.related_both_ways(review)
         pages.append(PageSpec(doc_for(review.url), "review.md.j2", boost=2.0, context={
-            **base, "review": review, "related": related,
+            **base, "review": review, "related": related, "similar": similar_of.get(review.id, ()),
             "related_titles": {rid: kb.by_id[rid].title for rid in related if rid in kb.by_id},
             "source_path": source_path(review.source, settings),
             "referenced_by": kb.referenced_by.get(review.id, ())}, source=review.source))
