@@ -13,7 +13,7 @@ import functools
 from collections import defaultdict
 from typing import Any, Callable
 
-from generator import similar, stats, training
+from generator import similar, stats, tags, training
 from generator.audience import RESTRICTED_NOTE
 from generator.diagnostics import Diagnostic, error
 from generator.index import KnowledgeBase
@@ -156,6 +156,16 @@ def plan(kb: KnowledgeBase, settings: Settings) -> tuple[list[PageSpec], list[Di
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "lessons.md.j2", {
             **base, "pager": pager, "page_tlp": strictest(chunk),
             "groups": training.by_kind(training.lesson_rows(chunk)), "count": len(all_lessons)}))
+    all_tags = tags.collect(kb.reviews)
+    for pager, chunk in paginate(tags.TAGS_URL, all_tags, ROWS_PER_PAGE):
+        pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "tags.md.j2", {
+            **base, "pager": pager, "tags": chunk,
+            "page_tlp": strictest(list({r.review.id: r.review for t in chunk for r in t.rows}.values()))}))
+    for tag in all_tags:
+        for pager, chunk in paginate(tag.url, list(tag.rows), ROWS_PER_PAGE):
+            pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "tag.md.j2", {
+                **base, "pager": pager, "tag": tag, "rows": chunk,
+                "page_tlp": strictest(list({r.review.id: r.review for r in chunk}.values()))}))
     for pager, chunk in paginate("actions/", rows, ROWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "actions.md.j2", {
             **base, "pager": pager, "rows": chunk, "figures": figures,

@@ -33,6 +33,7 @@ from generator.pages import PageSpec, front_matter, plan
 from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, render_all
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
+from generator.tags import tag_url
 
 DEFAULT_CONFIG = Path(__file__).parent / "mkdocs.default.yml"
 ASSETS = TEMPLATES / "assets"
@@ -123,7 +124,7 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     pages, problems = plan(view, settings)
     if problems:
         return {}, problems
-    helpers = {"bar_chart": bar_chart, "column_chart": column_chart}
+    helpers = {"bar_chart": bar_chart, "column_chart": column_chart, "tag_url": tag_url}
     if cache is not None:  # kb serve: few pages change, rendered in its watcher thread
         texts = cache.render(pages, settings, override_dir=override_dir, helpers=helpers)
     else:
