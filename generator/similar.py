@@ -117,9 +117,11 @@ def _profiles(reviews: tuple[Review, ...]) -> list[_Profile]:
     for count in counts:
         df.update(count.keys())
     total = len(reviews)
+    idf = {w: math.log((1 + total) / n) for w, n in df.items()}
+    tf = [1 + math.log(n) for n in range(1, 64)]  # the usual counts, looked up rather than computed
     profiles = []
     for review, count in zip(reviews, counts):
-        weights = {w: (1 + math.log(n)) * math.log((1 + total) / df[w]) for w, n in count.items()}
+        weights = {w: (tf[n - 1] if n < 64 else 1 + math.log(n)) * idf[w] for w, n in count.items()}
         kept = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:TOP_TERMS]
         norm = math.sqrt(sum(v * v for _, v in kept)) or 1.0
         facets = frozenset([("category", c) for c in review.root_cause.categories]

@@ -198,9 +198,9 @@ def test_edit_button_opens_the_yaml_record(tmp_path: Path) -> None:
 
 def test_search_index_covers_the_review_pages_only(built: Path) -> None:
     entry = json.loads((built / "pagefind" / "pagefind-entry.json").read_text())
-    assert sum(language["page_count"] for language in entry["languages"].values()) == 3  # home and two reviews
+    assert sum(language["page_count"] for language in entry["languages"].values()) == 2  # the two reviews
     assert "data-pagefind-body" in (built / "incidents/INC-2025-001/index.html").read_text()
-    for page in ("incidents/", "lessons/", "controls/", "search/"):  # they quote reviews, or are the search
+    for page in ("", "incidents/", "lessons/", "controls/", "search/"):  # they quote reviews, or are the search
         assert "data-pagefind-body" not in (built / page / "index.html").read_text(), page
     assert not (built / "search" / "search_index.json").exists(), "Material's search plugin is off"
 
@@ -275,5 +275,8 @@ def test_only_searchable_pages_are_marked_for_pagefind(meta: dict, indexed: bool
     from generator.mkdocs_hooks import on_page_content
 
     html = on_page_content("<h1>T</h1>", page=SimpleNamespace(meta=meta), config=None, files=None)
-    assert (html == "<div data-pagefind-body>\n<h1>T</h1>\n</div>") is indexed
+    review = '<div data-pagefind-body data-pagefind-filter="section:review">\n<h1>T</h1>\n</div>'
+    guide = ('<div data-pagefind-body data-pagefind-filter="section:guide" data-pagefind-weight="0.3">'
+             "\n<h1>T</h1>\n</div>")  # hand-written: weighted down, listed after the reviews
+    assert (html == (guide if "kb_source" not in meta else review)) is indexed
     assert (html == "<h1>T</h1>") is not indexed
