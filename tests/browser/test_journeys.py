@@ -65,6 +65,8 @@ def test_search_page_runs_a_query_from_its_address(browse: Browse) -> None:
     browse.open(f"search/?q={quote(phrase)}")
     expect(browse.page.locator("input.pagefind-ui__search-input")).to_have_value(phrase)
     expect(browse.page.locator(f'li.pagefind-ui__result a[href$="incidents/{review["id"]}/"]').first).to_be_visible()
+    # One result per review, with its best passage: no nested sub-results per heading.
+    expect(browse.page.locator("li.pagefind-ui__result .pagefind-ui__result-nested")).to_have_count(0)
 
 
 def test_search_page_without_an_index_points_to_kb_search(browse: Browse) -> None:
