@@ -333,14 +333,30 @@ def _complete_categories(ctx: click.Context, param: click.Parameter, incomplete:
               help="The incident's severity (a P3 review also needs review_reasons).")
 @click.option("--title", help="The review's title (one line).")
 @click.option("--as-of", type=DATE, default=None, help="The day whose year the id takes (YYYY-MM-DD). Default: today.")
-def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None) -> None:
+@click.option("--similar", "similar_to", metavar="WORDS",
+              help="Only list the published reviews most like these words (what to read and link in "
+                   "`related`); nothing is written.")
+def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None, similar_to: str | None) -> None:
     """Start a review: write reviews/<next free id>.yaml from a template.
 
     The id is the year's next sequence number in the KB (INC-2026-008 after
     INC-2026-007). An existing file is never overwritten. Prints the path written and the
-    fields still to fill; `kb validate` points at each of them.
+    fields still to fill; `kb validate` points at each of them. With --similar "WORDS" it
+    writes nothing and lists the earlier reviews to read first (run it again without
+    --similar to write the record).
     """
     from generator.scaffold import ScaffoldError, create
+
+    if similar_to is not None:
+        from generator import similar
+
+        if not (kb_dir / "reviews").is_dir():
+            raise KBError(f"{kb_dir} holds no reviews/ folder yet: there is nothing to compare with")
+        found = similar.for_text(_published(kb_dir, as_of or dt.date.today()), similar_to)
+        click.echo(similar.as_text(found), nl=False)
+        click.echo(f"{len(found)} similar review{'' if len(found) == 1 else 's'}; link the ones that apply in "
+                   "`related`. Nothing written: run kb new without --similar to start the review.", err=True)
+        return
 
     try:
         made = create(kb_dir, severity=severity, title=title, today=as_of or dt.date.today())
@@ -364,7 +380,7 @@ def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None) -
 @click.option("--since", type=DATE, help="Only reviews held on or after this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="At most this many hits.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="text for people; json: a list of {review, score, field, excerpt, url}, best first.")
+              help="text for people; json: a list of {review, score, field, excerpt, url, title, item, also}, best first.")
 def search(query: str, kb_dir: Path, category: str | None, control: str | None, severity: str | None,
            kind: str | None, since: dt.date | None, limit: int, fmt: str) -> None:
     """Full-text search over titles, summaries, root causes, lessons and actions.
@@ -372,7 +388,8 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
     Words are stemmed (breach finds breaches); all of them must match, else any of them;
     "quoted words" match as a phrase. Hits are ranked by relevance, a lesson or title
     weighing more than a timeline, newest first among equals. Each hit names the review,
-    where it matched, an excerpt and the page's URL on the site.
+    where it matched best, an excerpt and the page's URL on the site, and the other parts of
+    the review that match ("also in: lessons, actions"): one hit per review.
     """
     from generator import search as engine
 
@@ -401,6 +418,8 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
         click.echo(f"{style(hit.review, bold=True)}  {hit.title}")
         click.echo(f"  {where} · {hit.url} · score {hit.score}")
         click.echo(f"  {hit.excerpt}")
+        if hit.also:
+            click.echo(f"  also in: {', '.join(hit.also)}")
 
 
 @main.command()
@@ -432,6 +451,34 @@ def show(review_id: str, kb_dir: Path, as_of: dt.date | None) -> None:
     if ID_PATTERN.fullmatch(review_id) and any((kb_dir / "reviews" / f"{review_id}{s}").is_file() for s in (".yaml", ".yml")):
         raise KBError(f"review {review_id} has errors and cannot be shown; run kb validate --kb {kb_dir}")
     raise KBError(f"no review {given!r}; {suggest(review_id, [*kb.by_id, *kb.restricted])}")
+
+
+@main.command("similar")
+@click.argument("review_id", metavar="ID", shell_complete=_complete_ids)
+@_kb_dir
+@click.option("--limit", type=click.IntRange(1, 100), default=5, show_default=True, help="At most this many reviews.")
+@click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
+              help="internal: all but TLP:RED reviews; public: only TLP:CLEAR and TLP:GREEN reviews.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text for people; json: a list of {review, title, score, url, categories, controls, services, words}.")
+def similar_reviews(review_id: str, kb_dir: Path, limit: int, audience: str, fmt: str) -> None:
+    """The published reviews most like one review, and why (shared categories, controls,
+    services and words of lessons and root causes), as its page lists them."""
+    from generator import similar
+    from generator.rules import suggest
+
+    kb = _published(kb_dir, dt.date.today(), audience)
+    if review_id not in kb.by_id:
+        if review_id in kb.restricted:
+            raise KBError(f"{review_id} is restricted (TLP:RED): no similar reviews are shown for it")
+        raise KBError(f"no published review {review_id!r}; {suggest(review_id, list(kb.by_id))}")
+    found = similar.compute(kb, limit=limit).get(review_id, ())
+    if fmt == "json":
+        click.echo(json.dumps(similar.as_rows(found), indent=2, ensure_ascii=True))
+        return
+    if not found:
+        click.echo(f"no review is similar enough to {review_id}", err=True)
+    click.echo(similar.as_text(found), nl=False)
 
 
 @main.command()
@@ -482,14 +529,25 @@ def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue:
 @main.command()
 @_kb_dir
 @click.option("--since", type=DATE, required=True, help="Lessons of reviews held on or after this date (YYYY-MM-DD).")
+@click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
+              help="internal: all but TLP:RED reviews; public: only TLP:CLEAR and TLP:GREEN reviews.")
+@click.option("--include-unapproved", is_flag=True,
+              help="Also lessons of draft and in-review reviews (labelled UNAPPROVED in Markdown).")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
-              help="markdown to paste into a training update; json for other tools.")
-def training(kb_dir: Path, since: dt.date, fmt: str) -> None:
-    """Lessons new since a date, grouped by root-cause category and kind, for a training update."""
+              help="markdown to paste into a training update; json: a list of {review, lesson, text, kind, "
+                   "categories, classification, status, held, adopted_in}.")
+def training(kb_dir: Path, since: dt.date, audience: str, include_unapproved: bool, fmt: str) -> None:
+    """Lessons new since a date for a training update: each lesson once, with its categories,
+    its review's TLP label and status; approved and closed reviews only unless
+    --include-unapproved. Newest review first. TLP:RED reviews are never listed."""
     from generator import training as lessons
 
-    kb = _published(kb_dir, dt.date.today())
-    click.echo(lessons.as_json(kb, since) if fmt == "json" else printable(lessons.as_markdown(kb, since)), nl=False)
+    kb = _published(kb_dir, dt.date.today(), audience)
+    if fmt == "json":
+        click.echo(lessons.as_json(kb, since, include_unapproved=include_unapproved), nl=False)
+    else:
+        click.echo(printable(lessons.as_markdown(kb, since, include_unapproved=include_unapproved, audience=audience)),
+                   nl=False)
 
 
 def _print_schema(ctx: click.Context, param: click.Parameter, value: bool) -> None:

@@ -6,6 +6,7 @@ two pages at one path are refused. Rendering and writing come later.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 import functools
@@ -13,7 +14,7 @@ import json
 from collections import defaultdict
 from typing import Any, Callable
 
-from generator import evidence, stats, training
+from generator import evidence, similar, stats, tags, training
 from generator.audience import RESTRICTED_NOTE
 from generator.diagnostics import Diagnostic, error
 from generator.index import KnowledgeBase, Recurrence
@@ -23,7 +24,7 @@ from generator.render import doc_for
 from generator.settings import Settings
 
 
-SEARCHABLE_TEMPLATES = frozenset({"review.md.j2", "home.md.j2", "restricted.md.j2"})
+SEARCHABLE_TEMPLATES = frozenset({"review.md.j2", "restricted.md.j2"})
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class PageSpec:
     @property
     def searchable(self) -> bool:
         """A lesson is quoted on the lesson, training, category and control pages; only its
-        review page (and the home page) is indexed, so search leads to the review."""
+        review page (and a TLP:RED id's placeholder) is indexed, so search leads to the review."""
         return self.template in SEARCHABLE_TEMPLATES
 
 
@@ -178,23 +179,33 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "lessons.md.j2", {
             **base, "pager": pager, "page_tlp": strictest(chunk),
             "groups": training.by_kind(training.lesson_rows(chunk)), "count": len(all_lessons)}))
+    all_tags = tags.collect(kb.reviews)
+    for pager, chunk in paginate(tags.TAGS_URL, all_tags, ROWS_PER_PAGE):
+        pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "tags.md.j2", {
+            **base, "pager": pager, "tags": chunk,
+            "page_tlp": strictest(list({r.review.id: r.review for t in chunk for r in t.rows}.values()))}))
+    for tag in all_tags:
+        for pager, chunk in paginate(tag.url, list(tag.rows), ROWS_PER_PAGE):
+            pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "tag.md.j2", {
+                **base, "pager": pager, "tag": tag, "rows": chunk,
+                "page_tlp": strictest(list({r.review.id: r.review for r in chunk}.values()))}))
     for pager, chunk in paginate("actions/", rows, ROWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "actions.md.j2", {
             **base, "pager": pager, "rows": chunk, "figures": figures, **_capped(loop if pager.number == 1 else {}, ROWS_PER_PAGE),
             "page_tlp": strictest(list({row.review.id: row.review for row in chunk}.values()))}, wide=True))
     for pager, chunk in paginate("training/", newest, REVIEWS_PER_PAGE):
-        lessons = training.lesson_rows(chunk)
-        fresh = [row for row in lessons if row.review.review_date >= cutoff]
+        lessons = training.training_rows(dataclasses.replace(kb, reviews=tuple(chunk)), include_unapproved=True)
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "training.md.j2", {
-            **base, "pager": pager, "page_tlp": strictest(chunk),
-            "training": [row for row in lessons if row.lesson.kind == "training"],
-            "by_category": training.by_category(lessons), "since": cutoff,
-            "new": training.by_category_and_kind(fresh, kb), "new_count": len(new_lessons)}))
+            **base, "pager": pager, "page_tlp": strictest(chunk), "lessons": lessons,
+            "backlog": [row for row in lessons if row.in_backlog],
+            "adopted": [row for row in lessons if row.lesson.adopted_in],
+            "since": cutoff, "new_count": len(new_lessons)}))
+    similar_of = similar.compute(kb)  # on this audience's view: a hidden review is never named
     for review in kb.reviews:
         related = kb.related_both_ways(review)
         path = source_path(review.source, settings)
         pages.append(PageSpec(doc_for(review.url), "review.md.j2", boost=2.0, context={
-            **base, "review": review, "related": related,
+            **base, "review": review, "related": related, "similar": similar_of.get(review.id, ()),
             "related_titles": {rid: kb.by_id[rid].title for rid in related if rid in kb.by_id},
             "source_path": path, "source_url": repo.blob_url(path) if repo else None,
             "referenced_by": kb.referenced_by.get(review.id, ()),

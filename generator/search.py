@@ -116,6 +116,7 @@ class Hit:
     score: float
     excerpt: str
     url: str
+    also: tuple[str, ...] = ()  # the review's other fields that matched ("lessons", "actions" ...)
 
 
 @dataclass(frozen=True)
@@ -532,7 +533,8 @@ def _where(filters: Filters) -> tuple[list[str], list[object]]:
 
 
 def _ranked(db: sqlite3.Connection, expression: str, filters: Filters, limit: int) -> list[tuple]:
-    """(piece rowid, review id, title, field, item, score) of the best pieces, best first."""
+    """(piece rowid, review id, title, field, item, score, fields matched) of the best piece of
+    each matching review (one hit per review), best first."""
     conditions, params = _where(filters)
     if filters.kind:
         conditions.append("p.field = 'lesson' AND p.kind = ?")
@@ -540,11 +542,27 @@ def _ranked(db: sqlite3.Connection, expression: str, filters: Filters, limit: in
     weights = ", ".join(str(f.weight) for f in FIELDS)
     # r.file breaks a tie between two files that claim one id: the order never depends on rowids across reviews.
     return db.execute(
-        f"SELECT pieces.rowid, r.id, r.title, p.field, p.item, -bm25(pieces, {weights}) AS score "
-        "FROM pieces JOIN piece p ON p.rowid = pieces.rowid JOIN reviews r ON r.rowid = p.review "
-        f"WHERE pieces MATCH ? {''.join(' AND ' + c for c in conditions)} "
-        "ORDER BY round(score, 9) DESC, r.day DESC, r.id DESC, r.file DESC, pieces.rowid LIMIT ?",
+        "WITH hits AS ("
+        f" SELECT pieces.rowid AS pid, r.rowid AS rr, r.id, r.title, r.day, r.file, p.field, p.item,"
+        f" round(-bm25(pieces, {weights}), 9) AS score"
+        " FROM pieces JOIN piece p ON p.rowid = pieces.rowid JOIN reviews r ON r.rowid = p.review"
+        f" WHERE pieces MATCH ? {''.join(' AND ' + c for c in conditions)}),"
+        " best AS (SELECT *, row_number() OVER (PARTITION BY rr ORDER BY score DESC, pid) AS n FROM hits),"
+        " matched AS (SELECT rr, group_concat(DISTINCT field) AS fields FROM hits GROUP BY rr) "
+        "SELECT b.pid, b.id, b.title, b.field, b.item, b.score, m.fields FROM best b JOIN matched m ON m.rr = b.rr "
+        "WHERE b.n = 1 ORDER BY b.score DESC, b.day DESC, b.id DESC, b.file DESC, b.pid LIMIT ?",
         (expression, *params, limit)).fetchall()
+
+
+def _also(best: str, fields: str) -> tuple[str, ...]:
+    """The other fields of the review that matched, in FIELDS order, named for people."""
+    found = set(fields.split(",")) - {best}
+    return tuple(FIELD_LABELS[f.name] for f in FIELDS if f.name in found)
+
+
+FIELD_LABELS = {"title": "title", "lesson": "lessons", "summary": "summary", "root-cause": "root cause",
+                "action": "actions", "impact": "impact", "went-well": "what went well",
+                "to-improve": "what to improve", "timeline": "timeline"}
 
 
 def _excerpt(db: sqlite3.Connection, expression: str, rowid: int, mark: tuple[str, str]) -> str:
@@ -556,7 +574,7 @@ def _excerpt(db: sqlite3.Connection, expression: str, rowid: int, mark: tuple[st
 
 def search(index: Index, query: str, *, filters: Filters = Filters(), limit: int = 20,
            mark: tuple[str, str] = ("[", "]")) -> list[Hit]:
-    """Hits for a query, best first; equal scores go to the newest review.
+    """Hits for a query, one per review (its best piece), best first; equal scores go to the newest review.
 
     Pieces holding all the words are found first; when none does, those holding any of them.
     Raises SearchError for a category or control the KB does not define.
@@ -569,7 +587,8 @@ def search(index: Index, query: str, *, filters: Filters = Filters(), limit: int
         rows = _ranked(index.db, expression, filters, limit)
         if rows:
             return [Hit(review, title, field, item, float(f"{score:.4g}"), _excerpt(index.db, expression, rowid, mark),
-                        hit_url(review, field, item)) for rowid, review, title, field, item, score in rows]
+                        hit_url(review, field, item), _also(field, fields))
+                    for rowid, review, title, field, item, score, fields in rows]
     return []
 
 
@@ -580,6 +599,6 @@ def hit_url(review: str, field: str, item: str) -> str:
 
 
 def as_rows(hits: Iterable[Hit]) -> list[dict]:
-    """The JSON form: review, score, field, excerpt, url (and title, item)."""
+    """The JSON form: review, score, field, excerpt, url (and title, item, also)."""
     return [{"review": h.review, "score": h.score, "field": h.field, "excerpt": h.excerpt, "url": h.url,
-             "title": h.title, "item": h.item} for h in hits]
+             "title": h.title, "item": h.item, "also": list(h.also)} for h in hits]

@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from generator import audience
+import yaml
+
+from generator import audience, feed
 from generator.dates import source_date_epoch
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
@@ -35,8 +37,11 @@ from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, doc_for, r
 from generator.scaffold import ID_PATTERN
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
+from generator.tags import tag_url
 
 DEFAULT_CONFIG = Path(__file__).parent / "mkdocs.default.yml"
+PAGE_HELPERS = {"bar_chart": bar_chart, "column_chart": column_chart, "tag_url": tag_url}
+"""Functions the page templates call besides the filters (pure: the same arguments, the same text)."""
 ASSETS = TEMPLATES / "assets"
 # Folders that are never replaced by a site: a mistaken --site-dir must not delete a project.
 _PROJECT_MARKERS = (".git", "mkdocs.yml", "pyproject.toml", "reviews", "taxonomy.yaml")
@@ -127,7 +132,7 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     if problems:
         return {}, problems
     stage(f"rendering {len(pages):,} pages")
-    helpers = {"bar_chart": bar_chart, "column_chart": column_chart}
+    helpers = PAGE_HELPERS
     reviews = {**{rid: "published" for rid in view.by_id}, **{rid: "restricted" for rid in view.restricted}}
     if cache is not None:  # kb serve: after an edit few pages change
         texts = cache.render(pages, override_dir=override_dir, helpers=helpers, reviews=reviews)
@@ -137,7 +142,28 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     files = {page.doc: front_matter(page, settings) + text for page, text in zip(pages, texts)}
     for asset in sorted(ASSETS.iterdir()):
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
+    # Not Markdown: MkDocs copies it as it is, so kb build and kb serve both publish it.
+    files["feed.xml"] = feed.atom(view, site=feed_site(find_config(settings)), as_of=settings.as_of)
     return files, []
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """Reads mkdocs.yml for two plain keys; MkDocs' own tags (!ENV, !!python/name) read as None."""
+
+
+_ConfigLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+
+
+def feed_site(config_file: Path) -> feed.FeedSite:
+    """The site's name and public URL (site_url) as the feed names them."""
+    try:
+        config = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_ConfigLoader)
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        config = None
+    config = config if isinstance(config, dict) else {}
+    name = config.get("site_name") if isinstance(config.get("site_name"), str) else "Post-incident reviews"
+    url = config.get("site_url") if isinstance(config.get("site_url"), str) and config.get("site_url") else None
+    return feed.FeedSite(name, url if url is None or url.endswith("/") else url + "/")
 
 
 def _handwritten_files(folder: Path | None) -> dict[str, Path]:

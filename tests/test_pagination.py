@@ -237,11 +237,9 @@ def test_render_all_stays_serial_beside_other_threads(monkeypatch: pytest.Monkey
         other.join()
 
 
-def test_training_page_groups_new_lessons_as_kb_training_does(tmp_path: Path) -> None:
-    """The trainer sees the same grouping on the site as from `kb training`: category, then kind."""
-    from generator import training
-    from generator.index import validate
-
+def test_training_page_lists_each_lesson_once_with_its_categories(tmp_path: Path) -> None:
+    """A review with two categories puts its lessons on the training page once, categories as links,
+    each row with the day its review was held (what the page's "since" box filters on)."""
     reviews = {}
     for n in range(1, 5):
         data = review(n)
@@ -250,16 +248,9 @@ def test_training_page_groups_new_lessons_as_kb_training_does(tmp_path: Path) ->
         data["lessons"].append({"id": "L9", "text": f"A tool lesson of review {n}.", "kind": "tool"})
         reviews[data["id"]] = data
     kb = make_kb(tmp_path, reviews)
-    since = dt.date(2024, 3, 2)
-    page = docs(kb, training_since=since)["training/index.md"]
-    new = page.split("## New since", 1)[1].split("\n## ", 1)[0]
-    shown = re.findall(r"^(###|####) (.+)$|^- \[(INC-\S+ L\d)\]", new, flags=re.M)
-    groups = training.lessons_since(validate(kb, as_of=AS_OF).value, since)
-    expected = []
-    for group in groups:
-        expected.append(("###", group.title))
-        for kind in group.kinds:
-            expected.append(("####", kind.kind.capitalize()))
-            expected += [("-", f"{row.review.id} {row.lesson.id}") for row in kind.lessons]
-    got = [("-", ref) if ref else (level, re.sub(r"^\[(.+)\]\(.+\)$", r"\1", text)) for level, text, ref in shown]
-    assert got == expected and len(groups) == 3
+    page = docs(kb)["training/index.md"]
+    table = page.split("## All lessons", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r'<tr class="kb-training-row" data-held="([0-9-]+)">.*?>(INC-\S+ L\d)</a>', table)
+    assert rows == [(f"2024-03-{n:02d}", f"INC-2024-{n:03d} {l}") for n in range(4, 0, -1) for l in ("L1", "L9")]
+    second = [line for line in table.splitlines() if "INC-2024-002 L9" in line]
+    assert len(second) == 1 and second[0].count('href="../root-causes/') == 2

@@ -17,11 +17,11 @@ import pytest
 
 from conftest import CONTROLS, TAXONOMY, make_kb, to_yaml, valid_review
 from generator import audience, pages
-from generator.charts import bar_chart, column_chart
 from generator.fingerprint import Fingerprints, templates_digest
 from generator.index import validate
 from generator.render import TEMPLATES, Renderer
 from generator.settings import Settings
+from generator.site import PAGE_HELPERS
 
 AS_OF = dt.date(2025, 6, 1)
 EDITED = "INC-2025-002"
@@ -62,7 +62,7 @@ def site(kb: Path) -> dict[str, tuple[str, str]] | None:
             for p in planned}
 
 
-RENDERER = Renderer(globals_={"bar_chart": bar_chart, "column_chart": column_chart})  # templates compiled once
+RENDERER = Renderer(globals_=PAGE_HELPERS)  # templates compiled once
 
 
 def leaves(value: Any, path: tuple = ()) -> Iterator[tuple]:

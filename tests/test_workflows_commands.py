@@ -300,38 +300,99 @@ def lessons_kb(tmp_path: Path) -> Path:
     return make_kb(tmp_path, {"INC-2024-001": old, "INC-2025-001": new, "INC-2025-002": both, "INC-2025-003": red})
 
 
-def test_lessons_since_groups_by_category_then_kind(lessons_kb: Path) -> None:
+def test_training_lists_each_lesson_once_with_all_its_categories(lessons_kb: Path) -> None:
     from generator.audience import view
     from generator.index import validate
-    from generator.training import lessons_since
+    from generator.training import training_rows
 
     kb = view(validate(lessons_kb, as_of=dt.date(2025, 4, 1)).value, "internal")
-    groups = lessons_since(kb, dt.date(2025, 1, 1))
-    assert [(g.category, g.title, g.url) for g in groups] == [
-        ("configuration-change", "Unsafe configuration change", "root-causes/configuration-change/"),
-        ("insufficient-monitoring", "Insufficient monitoring and alerting", "root-causes/insufficient-monitoring/")]
-    for group in groups:  # a review's lessons sit under each of its categories, kinds in a fixed order
-        assert [(k.kind, [(r.review.id, r.lesson.id) for r in k.lessons]) for k in group.kinds] == [
-            ("process", [("INC-2025-002", "L3")]), ("tool", [("INC-2025-002", "L2")]),
-            ("training", [("INC-2025-002", "L1")])]
-        assert group.count == 3
-    assert groups[0].kinds[0].lessons[0].url == "incidents/INC-2025-002/#l3"
+    rows = training_rows(kb, since=dt.date(2025, 1, 1))
+    # newest first, then review id, then lesson number; the two-category review's lessons once each
+    assert [(r.review.id, r.lesson.id) for r in rows] == [("INC-2025-002", "L1"), ("INC-2025-002", "L2"),
+                                                          ("INC-2025-002", "L3")]
+    assert rows[0].url == "incidents/INC-2025-002/#l1"
 
 
-def test_training_markdown_and_json(lessons_kb: Path) -> None:
+JSON_KEYS = {"review", "lesson", "text", "kind", "categories", "classification", "status", "held", "adopted_in"}
+
+
+def test_training_json_is_the_contract(lessons_kb: Path) -> None:
+    document = json.loads(run_kb(["training", "--kb", str(lessons_kb), "--since", "2025-01-01", "--format", "json"],
+                                 cwd=lessons_kb.parent).stdout)
+    assert isinstance(document, list) and all(set(item) == JSON_KEYS for item in document)
+    assert [(i["review"], i["lesson"]) for i in document] == [("INC-2025-002", f"L{n}") for n in (1, 2, 3)]
+    assert document[0] == {
+        "review": "INC-2025-002", "lesson": "L1", "text": "Train the on-call.", "kind": "training",
+        "categories": ["insufficient-monitoring", "configuration-change"], "classification": "TLP:AMBER",
+        "status": "approved", "held": "2025-01-01T00:00:00Z", "adopted_in": []}
+
+
+def test_training_markdown_once_per_lesson_with_label_and_status(lessons_kb: Path) -> None:
     markdown = run_kb(["training", "--kb", str(lessons_kb), "--since", "2025-01-01"], cwd=lessons_kb.parent)
     assert markdown.exit_code == 0
     text = markdown.stdout
-    assert text.startswith("# Lessons new since 2025-01-01\n\n3 lessons from reviews held on or after 2025-01-01.\n")
-    assert "## Unsafe configuration change\n\n### Process\n\n- Review alerts weekly. (INC-2025-002 L3, 2025-01-01)" in text
+    assert text.startswith("# Lessons new since 2025-01-01\n\n**TLP:AMBER**: this list draws on reviews up to TLP:AMBER")
+    assert "3 lessons from approved and closed reviews held on or after 2025-01-01 (internal audience)." in text
+    assert ("## Process\n\n- Review alerts weekly. (INC-2025-002 L3; TLP:AMBER; approved; held 2025-01-01; "
+            "categories: insufficient-monitoring, configuration-change)") in text
+    for lesson in ("Train the on-call.", "Alert on drift.", "Review alerts weekly."):
+        assert text.count(lesson) == 1
     assert "Old lesson." not in text and "Secret lesson." not in text and "INC-2025-001" not in text
-    document = json.loads(run_kb(["training", "--kb", str(lessons_kb), "--since", "2025-01-01", "--format", "json"],
-                                 cwd=lessons_kb.parent).stdout)
-    assert document["since"] == "2025-01-01" and document["count"] == 3
-    assert [g["category"] for g in document["categories"]] == ["configuration-change", "insufficient-monitoring"]
-    assert document["categories"][0]["kinds"][2]["lessons"][0] == {
-        "review": "INC-2025-002", "lesson": "L1", "text": "Train the on-call.", "tags": [], "review_date": "2025-01-01",
-        "url": "incidents/INC-2025-002/#l1"}
+    assert "INC-2025-003" not in text  # TLP:RED: not even the id
+
+
+@pytest.fixture
+def mixed_kb(tmp_path: Path) -> Path:
+    """An approved AMBER+STRICT review, a GREEN draft, a CLEAR closed one with an adoption, a RED one."""
+    strict = valid_review("INC-2025-010", classification="TLP:AMBER+STRICT")
+    strict["lessons"][0]["text"] = "Strict lesson."
+    draft = valid_review("INC-2025-011", classification="TLP:GREEN", status="draft")
+    del draft["approval"]
+    draft["lessons"][0]["text"] = "Draft *lesson* <b>x</b> [link](javascript:alert(1)) \x1b[31m."
+    clear = valid_review("INC-2025-012", classification="TLP:CLEAR")
+    clear["lessons"][0].update(text="Clear lesson.", adopted_in=[{"kind": "training", "ref": "SEC-101 v3",
+                                                                   "date": "2025-04-02"}])
+    red = valid_review("INC-2025-013", classification="TLP:RED")
+    red["lessons"][0]["text"] = "Red lesson."
+    return make_kb(tmp_path, {r["id"]: r for r in (strict, draft, clear, red)})
+
+
+def _training(kb: Path, *options: str) -> object:
+    outcome = run_kb(["training", "--kb", str(kb), "--since", "2025-01-01", *options], cwd=kb.parent)
+    assert outcome.exit_code == 0, outcome.stderr
+    return json.loads(outcome.stdout) if "json" in options else outcome.stdout
+
+
+def test_training_modes(mixed_kb: Path) -> None:
+    default = _training(mixed_kb, "--format", "json")
+    assert {i["review"] for i in default} == {"INC-2025-010", "INC-2025-012"}
+    unapproved = _training(mixed_kb, "--format", "json", "--include-unapproved")
+    assert {i["review"] for i in unapproved} == {"INC-2025-010", "INC-2025-011", "INC-2025-012"}
+    assert {i["review"]: i["status"] for i in unapproved}["INC-2025-011"] == "draft"
+    public = _training(mixed_kb, "--format", "json", "--audience", "public", "--include-unapproved")
+    assert {(i["review"], i["classification"]) for i in public} == {("INC-2025-011", "TLP:GREEN"),
+                                                                   ("INC-2025-012", "TLP:CLEAR")}
+    assert [i["adopted_in"] for i in public if i["review"] == "INC-2025-012"] == [
+        [{"kind": "training", "ref": "SEC-101 v3", "date": "2025-04-02"}]]
+    assert all(set(i) == JSON_KEYS for i in unapproved + public)
+
+
+def test_training_markdown_labels_unapproved_and_escapes_record_text(mixed_kb: Path) -> None:
+    text = _training(mixed_kb, "--include-unapproved")
+    assert text.startswith("# Lessons new since 2025-01-01\n\n**TLP:AMBER+STRICT**")
+    (line,) = [l for l in text.splitlines() if "INC-2025-011" in l]
+    assert line.startswith("- **UNAPPROVED (draft)** Draft \\*lesson\\* \\<b\\>x\\</b\\> \\[link\\]")
+    assert "\x1b" not in text and "\\u001b" in line  # no terminal escape reaches the terminal
+    assert "Red lesson" not in text and "INC-2025-013" not in text
+    public = _training(mixed_kb, "--audience", "public")
+    assert public.startswith("# Lessons new since 2025-01-01\n\n**TLP:CLEAR**") and "Strict lesson" not in public
+
+
+def test_training_json_keeps_control_characters_off_the_terminal(mixed_kb: Path) -> None:
+    outcome = run_kb(["training", "--kb", str(mixed_kb), "--since", "2025-01-01", "--format", "json",
+                      "--include-unapproved"], cwd=mixed_kb.parent)
+    assert "\x1b" not in outcome.stdout
+    assert any("\x1b[31m" in i["text"] for i in json.loads(outcome.stdout))  # the text itself is kept
 
 
 def test_training_needs_since(lessons_kb: Path) -> None:
@@ -341,7 +402,8 @@ def test_training_needs_since(lessons_kb: Path) -> None:
 
 def test_training_with_nothing_new(lessons_kb: Path) -> None:
     outcome = run_kb(["training", "--kb", str(lessons_kb), "--since", "2030-01-01"], cwd=lessons_kb.parent)
-    assert outcome.stdout == "# Lessons new since 2030-01-01\n\n0 lessons from reviews held on or after 2030-01-01.\n"
+    assert outcome.stdout == ("# Lessons new since 2030-01-01\n\n0 lessons from approved and closed reviews held on "
+                              "or after 2030-01-01 (internal audience).\n")
 
 
 # -- kb export --------------------------------------------------------------------------------

@@ -44,6 +44,19 @@ def test_a_lesson_hit_outranks_a_timeline_hit_whatever_the_order_of_the_reviews(
     assert [h["url"] for h in found] == ["incidents/INC-2025-002/#l1", "incidents/INC-2025-001/#timeline"]
 
 
+def test_one_hit_per_review_with_its_best_field_and_the_others_named(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, {
+        "INC-2025-001": review("INC-2025-001", title="Narwhal at the edge", lesson="Narwhal lesson.",
+                               timeline="Narwhal alert fired."),
+        "INC-2025-002": review("INC-2025-002", timeline="Narwhal seen."),
+    })
+    found = hits(kb, "narwhal", "--limit", "5")
+    assert places(found) == [("INC-2025-001", "lesson"), ("INC-2025-002", "timeline")]
+    assert found[0]["also"] == ["title", "timeline"] and found[1]["also"] == []
+    text = run_kb(["search", "--kb", str(kb), "narwhal"], cwd=kb.parent).stdout
+    assert text.count("INC-2025-001  ") == 1 and "  also in: title, timeline\n" in text
+
+
 def test_a_title_hit_outranks_a_timeline_hit(tmp_path: Path) -> None:
     kb = make_kb(tmp_path, {
         "INC-2025-001": review("INC-2025-001", timeline="Walrus alert fired at the edge."),

@@ -100,3 +100,33 @@ def test_hostile_review_cannot_reverse_its_text(browse: Browse, sites: Sites) ->
     browse.open(f"incidents/{REVIEW}/")
     shown = browse.page.locator("article").inner_text()
     assert not [hex(ord(c)) for c in shown if c in BIDI_CONTROLS]
+
+
+def test_hostile_review_in_the_header_search_stays_text(browse: Browse, sites: Sites) -> None:
+    """Journey 7, the header box: titles and excerpts of the hostile review show as text, marks included."""
+    browse.site = sites.injection
+    browse.open("training/")
+    box = browse.page.locator("header [data-kb-header-search] input")
+    box.click()
+    box.press_sequentially("hostile alert")
+    result = browse.page.locator("header .kb-header-results a", has_text=REVIEW).first
+    expect(result).to_be_visible()
+    expect(result.locator(".kb-header-title")).to_contain_text(f"{REVIEW}: Hostile <script>alert(1)</script>")
+    expect(result.locator("mark").first).to_be_visible()
+    assert_inert(browse, "header .kb-header-results")
+    assert_inert(browse)
+
+
+def test_hostile_tag_pages_stay_text(browse: Browse, sites: Sites) -> None:
+    """Journey 7, tags: a tag made of markup links to its page as text; the pages open inert."""
+    browse.site = sites.injection
+    browse.open(f"incidents/{REVIEW}/")
+    tag = browse.page.locator("article .kb-tags a", has_text="<svg onload=alert(5)>").first
+    expect(tag).to_be_visible()
+    browse.follow(tag)
+    assert browse.path().startswith("lessons/tags/")
+    expect(browse.page.locator("article")).to_contain_text(REVIEW)
+    assert_inert(browse)
+    browse.open("lessons/tags/")
+    expect(browse.page.locator("article").get_by_text("#<svg onload=alert(5)>")).to_be_visible()
+    assert_inert(browse)

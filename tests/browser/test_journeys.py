@@ -65,6 +65,8 @@ def test_search_page_runs_a_query_from_its_address(browse: Browse) -> None:
     browse.open(f"search/?q={quote(phrase)}")
     expect(browse.page.locator("input.pagefind-ui__search-input")).to_have_value(phrase)
     expect(browse.page.locator(f'li.pagefind-ui__result a[href$="incidents/{review["id"]}/"]').first).to_be_visible()
+    # One result per review, with its best passage: no nested sub-results per heading.
+    expect(browse.page.locator("li.pagefind-ui__result .pagefind-ui__result-nested")).to_have_count(0)
 
 
 def test_search_page_without_an_index_points_to_kb_search(browse: Browse) -> None:
@@ -146,31 +148,65 @@ def test_action_dashboard_lists_overdue_first_and_links_to_the_action(browse: Br
     expect(heading.locator("xpath=following-sibling::p[1]").locator(".kb-action-meta .kb-overdue")).to_be_visible()
 
 
-def test_training_page_shows_training_lessons_and_only_new_ones_since_its_date(browse: Browse) -> None:
-    """Journey 4: a trainer finds the training lessons; "new since" lists only lessons from on or after its date."""
+def test_training_page_lists_each_lesson_once_and_filters_by_its_since_box(browse: Browse) -> None:
+    """Journey 4: a trainer finds every lesson once; the since box in the page hides older ones."""
     facts = browse.site.facts
     browse.open("training/")
-    sections = {s["title"]: s["items"] for s in browse.page.evaluate(SECTIONS_JS)}
-    new_title = next((t for t in sections if t.startswith("New since")), None)
-    assert new_title, f"no 'New since' section among {list(sections)}"
-    since = dt.date.fromisoformat(new_title.removeprefix("New since").strip())
-    assert since == AS_OF - dt.timedelta(days=90), "the default window is the 90 days before --as-of"
-    for item in sections[new_title]:
-        shown = re.search(r"\(review (\d{4}-\d{2}-\d{2})\)", item["text"])
-        assert shown and dt.date.fromisoformat(shown.group(1)) >= since, f"older than {since}: {item['text']}"
-    assert {i["ref"] for i in sections[new_title]} == kbfacts.lessons(facts, since=since)
+    rows = browse.page.locator("table[data-kb-all] tr[data-held]")
+    refs = [a.strip() for a in rows.locator("td:nth-child(2) a").all_inner_texts()]
+    assert len(refs) == len(set(refs)) and set(refs) == kbfacts.lessons(facts), "each lesson once"
+    backlog = browse.page.locator("h2:has-text('Backlog') + p + table tr[data-held] td:nth-child(2) a")
+    assert set(backlog.all_inner_texts()) <= kbfacts.lessons(facts, kind="training") | set(refs)
+    since = AS_OF - dt.timedelta(days=90)
+    box = browse.page.locator("#kb-since input[type=date]")
+    expect(box).to_be_visible()  # shown by its script; without JavaScript every row shows
+    box.fill(since.isoformat())
+    box.dispatch_event("change")
+    shown = [r for r in browse.page.locator("table[data-kb-all] tr[data-held]:not([hidden])").all()]
+    expected = kbfacts.lessons(facts, since=since)
+    assert {r.locator("td:nth-child(2) a").inner_text().strip() for r in shown} == expected
+    expect(browse.page.locator("#kb-since output")).to_have_text(f"{len(expected)} of {len(refs)} lessons on this page")
+    browse.page.locator("[data-kb-since-clear]").click()
+    assert browse.page.locator("table[data-kb-all] tr[data-held]:not([hidden])").count() == len(refs)
 
-    training = sections.get("Training lessons")
-    assert training, f"no training lessons listed: {list(sections)}"
-    assert {i["ref"] for i in training} == kbfacts.lessons(facts, kind="training")
 
-    review_id, lesson_id = training[0]["ref"].split()
-    browse.follow(browse.page.locator("xpath=//h2[starts-with(normalize-space(), 'Training lessons')]"
-                                      "/following-sibling::ul[1]/li[1]/a[1]"))
-    assert (browse.path(), browse.page.url.rsplit("#", 1)[-1]) == (f"incidents/{review_id}/", lesson_id.lower())
-    lesson = browse.page.locator(f"article li:has(a#{lesson_id.lower()})")
-    expect(lesson).to_be_in_viewport()
-    expect(lesson).to_contain_text("(training)")
+def test_header_search_of_a_review_page_finds_a_review_as_you_type(browse: Browse) -> None:
+    """Journey 1d: the search box in every page's header lists the review holding a phrase, one
+    result per page, and opens it."""
+    review, _, phrase = kbfacts.distinctive_phrase(browse.site.facts)
+    other = next(r for r in browse.site.facts.reviews if r["id"] != review["id"]
+                 and r.get("classification") != "TLP:RED")
+    browse.open(f"incidents/{other['id']}/")
+    box = browse.page.locator("header [data-kb-header-search] input")
+    box.click()
+    box.press_sequentially(phrase)
+    results = browse.page.locator("header .kb-header-results li a")
+    target = results.filter(has=browse.page.locator(".kb-header-title", has_text=review["id"])).first
+    expect(target).to_be_visible()
+    hrefs = [a.get_attribute("href") for a in results.all()]
+    assert len(hrefs) == len(set(hrefs)), f"one result per page: {hrefs}"
+    assert target.locator("mark").count() >= 1  # the best passage, its words marked
+    kinds = ["guide" if "/guide/" in h else "review" for h in hrefs]
+    assert kinds == sorted(kinds, key=lambda k: k == "guide"), f"guides after reviews: {hrefs}"
+    browse.follow(target)
+    assert browse.path() == f"incidents/{review['id']}/"
+
+
+def test_header_search_without_javascript_index_opens_the_search_page(browse: Browse) -> None:
+    """Journey 1e: without a Pagefind index (kb serve), Enter in the header box opens search/?q=."""
+    browse.page.route("**/pagefind/pagefind.js", lambda route: route.fulfill(status=404, body="File not found"))
+    browse.open("training/")
+    box = browse.page.locator("header [data-kb-header-search] input")
+    with browse.page.expect_response("**/pagefind/pagefind.js"):
+        box.fill("token")  # focusing the box asks for the index, which is missing here
+    browse.page.wait_for_timeout(200)  # the failed import is reported to the console
+    browse.page.unroute("**/pagefind/pagefind.js")  # the Search page itself has its index
+    browse.errors.clear()  # the missing index's 404 is this journey's point, not a fault
+    expect(browse.page.locator("header .kb-header-results")).to_be_hidden()
+    with browse.page.expect_navigation():
+        box.press("Enter")
+    assert browse.path() == "search/" and browse.page.url.endswith("?q=token")
+    expect(browse.page.locator("input.pagefind-ui__search-input")).to_have_value("token")
 
 
 # Every chart's title, box, bars (area and tooltip) and labels, as drawn.
@@ -239,7 +275,7 @@ def test_browsing_stays_on_this_machine_without_console_errors(browse: Browse) -
     for path in _example_pages(browse.site.facts):
         browse.open(path)
         browse.page.wait_for_load_state("load")
-    expect(browse.search("incident").first).to_be_visible()
+    expect(browse.search("incident").locator("a").first).to_be_visible()  # a result with its excerpt loaded
     requested = {url.split("?")[0].rsplit("/", 1)[-1] for url in browse.requests}
     assert {"kb.css", "kb-search.js", "pagefind-ui.js", "pagefind-entry.json"} <= requested, \
         f"the recorder saw neither the styles nor the search: {sorted(requested)}"

@@ -27,7 +27,7 @@
       baseUrl: root.pathname,        // result links: the index holds root-relative paths
       bundlePath: bundle.pathname,
       showImages: false,
-      showSubResults: true,
+      showSubResults: false,       // one result per review, with its best passage
       translations: { placeholder: "Search the reviews" },
     });
     // search/?q=words (a link, or a search box on another page) runs that search at once.
