@@ -15,6 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Callable
 
 from generator import schema
 from generator.cache import FileCache, RecordChecks, quiet_gc
@@ -36,13 +37,18 @@ class Recurrence:
     category: str
 
 
-def find_recurrences(reviews: tuple[Review, ...] | list[Review]) -> tuple[Recurrence, ...]:
-    """The recurrences among these reviews: for each review and each of its categories, the
-    pair with the latest earlier review whose validated fix came before it, sorted.
+SHOWN_PER_REVIEW = 5
+"""On the site a review names at most this many earlier reviews per category (the latest
+ones); `kb export` carries every pair."""
 
-    One pair per review and category, naming the fix that most recently failed to prevent
-    the incident: listing every qualifying earlier review would grow with the square of the
-    KB (half a million pairs at 2,000 reviews) and say nothing the latest pair does not.
+
+def find_recurrences(reviews: tuple[Review, ...] | list[Review], *, latest: int | None = None) -> tuple[Recurrence, ...]:
+    """The recurrences among these reviews, sorted: every pair the contract defines, or with
+    `latest`, for each review and category only the `latest` most recent earlier reviews.
+
+    Every pair grows with the square of a category's reviews (a category met twice a week
+    for years holds millions), which is what the export promises and no page can show; the
+    site asks for the latest few, which keeps a build linear in the KB.
     """
     found: list[Recurrence] = []
     by_category: dict[str, list[Review]] = defaultdict(list)
@@ -58,11 +64,14 @@ def find_recurrences(reviews: tuple[Review, ...] | list[Review]) -> tuple[Recurr
         detected = [item[0] for item in fixed]
         for later in members:
             day = later.detected.date()
+            named = 0
             for position in range(bisect.bisect_left(detected, later.detected) - 1, -1, -1):
                 _, earlier, fix_day = fixed[position]
                 if fix_day < day:
                     found.append(Recurrence(later.id, earlier, category))
-                    break
+                    named += 1
+                    if latest is not None and named >= latest:
+                        break
     return tuple(sorted(found))
 
 
@@ -124,26 +133,31 @@ class KnowledgeBase:
 
     @cached_property
     def recurrences(self) -> tuple[Recurrence, ...]:
-        """The recurrences after a validated fix among these reviews. Computed on the KB the
-        audience sees (audience.view makes a new KnowledgeBase), so a hidden review is never
-        one of a pair."""
+        """Every recurrence after a validated fix among these reviews (record format v1.1; what
+        `kb export` carries). Computed on the KB the audience sees (audience.view makes a new
+        KnowledgeBase), so a hidden review is never one of a pair."""
         return find_recurrences(self.reviews)
 
     @cached_property
+    def shown_recurrences(self) -> tuple[Recurrence, ...]:
+        """The recurrences the site shows: per review and category the SHOWN_PER_REVIEW latest
+        earlier reviews (every pair where there are no more than that)."""
+        return find_recurrences(self.reviews, latest=SHOWN_PER_REVIEW)
+
+    @cached_property
     def recurrences_of(self) -> dict[str, tuple[Recurrence, ...]]:
-        """Review id -> the recurrences in which it is the later review."""
-        groups: dict[str, list[Recurrence]] = defaultdict(list)
-        for item in self.recurrences:
-            groups[item.review].append(item)
-        return {k: tuple(v) for k, v in groups.items()}
+        """Review id -> the shown recurrences in which it is the later review."""
+        return _grouped(self.shown_recurrences, lambda item: item.review)
+
+    @cached_property
+    def recurrences_from(self) -> dict[str, tuple[Recurrence, ...]]:
+        """Review id -> the shown recurrences in which it is the earlier review."""
+        return _grouped(self.shown_recurrences, lambda item: item.earlier)
 
     @cached_property
     def recurrences_in(self) -> dict[str, tuple[Recurrence, ...]]:
-        """Category id -> its recurrences."""
-        groups: dict[str, list[Recurrence]] = defaultdict(list)
-        for item in self.recurrences:
-            groups[item.category].append(item)
-        return {k: tuple(v) for k, v in groups.items()}
+        """Category id -> its shown recurrences."""
+        return _grouped(self.shown_recurrences, lambda item: item.category)
 
     @cached_property
     def reviews_by_control(self) -> dict[str, tuple[Review, ...]]:
@@ -152,6 +166,13 @@ class KnowledgeBase:
             for ref in review.controls:
                 groups[ref].append(review)
         return {k: tuple(v) for k, v in groups.items()}
+
+
+def _grouped(items: tuple[Recurrence, ...], key: Callable[[Recurrence], str]) -> dict[str, tuple[Recurrence, ...]]:
+    groups: dict[str, list[Recurrence]] = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return {k: tuple(v) for k, v in groups.items()}
 
 
 # -- catalogs --------------------------------------------------------------------------

@@ -244,7 +244,7 @@ def _newest_pairs(kb: KnowledgeBase, pairs: tuple[Recurrence, ...] | list[Recurr
 def _loop_context(kb: KnowledgeBase, rows: list[stats.ActionRow]) -> dict[str, list[Any]]:
     """What the home page and the action dashboard show beside overdue actions (v1.1)."""
     return {"stale": stats.stale_rows(rows), "failed": stats.failed_rows(rows),
-            "recurrences": [(p, kb.by_id[p.earlier].title) for p in _newest_pairs(kb, kb.recurrences)]}
+            "recurrences": [(p, kb.by_id[p.earlier].title) for p in _newest_pairs(kb, kb.shown_recurrences)]}
 
 
 def _capped(lists: dict[str, list[Any]], limit: int) -> dict[str, Any]:
@@ -258,7 +258,7 @@ def _recurrence_context(kb: KnowledgeBase, review: Review) -> dict[str, Any]:
     """A review page's recurrences both ways, with the other review's title (the KB itself is
     fingerprinted by shape only, so what the page shows of other reviews is in its context)."""
     after = kb.recurrences_of.get(review.id, ())
-    before = [p for p in kb.recurrences if p.earlier == review.id]
+    before = list(kb.recurrences_from.get(review.id, ()))
     titles = {p.earlier: kb.by_id[p.earlier].title for p in after} | {p.review: kb.by_id[p.review].title for p in before}
     return {"recurred_after": list(after), "recurred_later": before, "recurrence_titles": titles}
 

@@ -323,14 +323,14 @@ def loop_durations(kb: KnowledgeBase) -> list[Duration]:
 
 
 def recurrences_per_year(kb: KnowledgeBase) -> list[tuple[int, int, int]]:
-    """(year, recurrences, reviews that recurred) by the year the later incident was detected."""
-    pairs: Counter = Counter()
-    reviews: dict[int, set[str]] = defaultdict(set)
-    for item in kb.recurrences:
-        year = kb.by_id[item.review].detected.year
-        pairs[year] += 1
-        reviews[year].add(item.review)
-    return [(year, pairs[year], len(reviews[year])) for year in sorted(pairs)]
+    """(year, recurrences, reviews that recurred) by the year the later incident was detected.
+
+    A recurrence here is a review coming back in one of its categories after an earlier fix,
+    counted once however many earlier fixes it came back after (kb export lists every pair)."""
+    events: dict[int, set[tuple[str, str]]] = defaultdict(set)
+    for item in kb.shown_recurrences:
+        events[kb.by_id[item.review].detected.year].add((item.review, item.category))
+    return [(year, len(events[year]), len({review for review, _ in events[year]})) for year in sorted(events)]
 
 
 def with_security_steps(kb: KnowledgeBase) -> list[Review]:

@@ -507,7 +507,7 @@ def test_the_example_kb_has_only_its_intentional_warnings():
         ("INC-2025-014", "overdue-action"), ("INC-2025-061", "overdue-action"), ("INC-2025-061", "stale-action")]
 
 
-def test_of_several_earlier_fixes_the_latest_one_before_the_incident_is_named(tmp_path):
+def test_every_earlier_fix_makes_a_pair_and_the_site_names_the_latest(tmp_path):
     from generator.index import Recurrence
 
     oldest = _earlier("INC-2025-001")
@@ -521,4 +521,11 @@ def test_of_several_earlier_fixes_the_latest_one_before_the_incident_is_named(tm
     late_fix["actions"][1].update(completed="2025-06-20", due="2025-06-30",
                                   effectiveness={"validated": True, "date": "2025-06-25"})
     kb = _kb(tmp_path, oldest, newer, late_fix, _later())
-    assert kb.recurrences_of["INC-2025-002"] == (Recurrence("INC-2025-002", "INC-2025-003", "configuration-change"),)
+    # The contract's pairs (kb export): each earlier review whose validated fix came before it.
+    assert kb.recurrences == (Recurrence("INC-2025-002", "INC-2025-001", "configuration-change"),
+                              Recurrence("INC-2025-002", "INC-2025-003", "configuration-change"))
+    # The site names the latest SHOWN_PER_REVIEW per review and category: here both.
+    assert kb.recurrences_of["INC-2025-002"] == kb.recurrences
+    from generator.index import find_recurrences
+
+    assert find_recurrences(kb.reviews, latest=1) == (Recurrence("INC-2025-002", "INC-2025-003", "configuration-change"),)
