@@ -434,7 +434,7 @@ def show(review_id: str, kb_dir: Path, as_of: dt.date | None) -> None:
     """
     from generator.audience import RESTRICTED_NOTE
     from generator.rules import suggest
-    from generator.scaffold import ID_PATTERN
+    from generator.procedure import ID_PATTERN
     from generator.show import render
 
     day = as_of or dt.date.today()

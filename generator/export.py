@@ -24,6 +24,7 @@ from typing import IO, Any, Callable, Iterator
 
 from generator.index import KnowledgeBase
 from generator.model import Review
+from generator.procedure import ACTION_STATUSES, LESSON_KINDS
 
 FORMAT = "incident-kb-export"
 VERSION = 1
@@ -52,12 +53,12 @@ COLUMNS: dict[str, dict[str, dict]] = {
         "approver": _TEXT_OR_NULL, "approved": _DATE_OR_NULL, "url": _TEXT,
     },
     "lessons": {
-        "review": _TEXT, "lesson": _TEXT, "kind": {"enum": ["process", "tool", "training"]}, "text": _TEXT,
+        "review": _TEXT, "lesson": _TEXT, "kind": {"enum": list(LESSON_KINDS)}, "text": _TEXT,
         "tags": _TEXTS, "categories": _TEXTS, "review_date": _DATE, "url": _TEXT,
     },
     "actions": {
         "review": _TEXT, "action": _TEXT, "title": _TEXT, "owner": _TEXT, "due": _DATE,
-        "status": {"enum": ["open", "in-progress", "done", "cancelled"]}, "completed": _DATE_OR_NULL,
+        "status": {"enum": list(ACTION_STATUSES)}, "completed": _DATE_OR_NULL,
         "overdue": {"type": "boolean"}, "days_overdue": _COUNT, "lessons": _TEXTS, "success_criteria": _TEXT,
         "effectiveness_validated": _FLAG_OR_NULL, "url": _TEXT,
     },

@@ -24,11 +24,13 @@ import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from generator.procedure import REVIEW_ID
+
 
 _SCALARS = (str, int, float, bool, type(None), dt.date, dt.datetime, dt.timedelta, Path, enum.Enum)
 # Every review id a string holds, overlapping ones too: a superset of what any linker
 # rule (word boundaries, links, code) would link, so no page is keyed short of its links.
-_REVIEW_ID = re.compile(r"(?=([A-Z][A-Z0-9]+-[0-9]{4}-[0-9]{3,}))")
+_REVIEW_ID = re.compile(rf"(?=({REVIEW_ID}))")
 
 
 def templates_digest(folders: Iterable[Path]) -> bytes:

@@ -11,17 +11,9 @@ from typing import Any, Iterable
 
 from generator import dates
 
-TLP_LEVELS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:AMBER+STRICT", "TLP:RED")
-DEFAULT_TLP = "TLP:AMBER"
-SEVERITIES = ("P1", "P2", "P3")
-REVIEW_STATUSES = ("draft", "in-review", "approved", "closed")
-ACTION_STATUSES = ("open", "in-progress", "done", "cancelled")
-LESSON_KINDS = ("process", "tool", "training")
-RCA_METHODS = ("five-whys", "fishbone", "fault-tree")
-REVIEW_DEADLINE_HOURS = {"P1": 72, "P2": 72, "P3": 7 * 24}
-OPEN_ACTION_STATUSES = ("open", "in-progress")
-STALE_AFTER_DAYS = 30
-"""An open action nobody has reported on for more than this many days is stale (v1.1 `stale-action`)."""
+from generator.procedure import (  # noqa: F401  (the value sets, re-exported for the model's users)
+    ACTION_STATUSES, DEFAULT_TLP, LESSON_KINDS, OPEN_ACTION_STATUSES, RCA_METHODS, REVIEW_DEADLINES,
+    REVIEW_STATUSES, SEVERITIES, STALE_AFTER_DAYS, TLP_LEVELS)
 
 
 def last_heard(progress_dates: Iterable[dt.date], fallback: dt.date) -> dt.date:
@@ -278,7 +270,7 @@ class Review:
 
     @property
     def review_deadline(self) -> dt.timedelta:
-        return dt.timedelta(hours=REVIEW_DEADLINE_HOURS[self.severity])
+        return REVIEW_DEADLINES[self.severity]
 
     @property
     def review_lag(self) -> dt.timedelta:

@@ -16,10 +16,9 @@ from typing import Any, Callable, Iterable, Iterator
 from generator import blame, dates, schema
 from generator.diagnostics import Diagnostic, error, warning
 from generator.load import JsonPath, SourceRecord
-from generator.model import OPEN_ACTION_STATUSES, STALE_AFTER_DAYS, is_stale, last_heard
+from generator.model import is_stale, last_heard
+from generator.procedure import OPEN_ACTION_STATUSES, REQUIRED_APPROVER_ROLE, REVIEW_DEADLINES, STALE_AFTER_DAYS
 
-REVIEW_DEADLINES = {"P1": dt.timedelta(hours=72), "P2": dt.timedelta(hours=72), "P3": dt.timedelta(days=7)}
-REQUIRED_APPROVER_ROLE = "CISO"
 
 
 @dataclass(frozen=True)

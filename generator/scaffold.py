@@ -16,10 +16,8 @@ from pathlib import Path
 
 from generator import schema
 from generator.load import parse_text
+from generator.procedure import ID_PATTERN
 from generator.render import TEMPLATES
-
-ID_PATTERN = re.compile(r"^([A-Z][A-Z0-9]+)-([0-9]{4})-([0-9]{3,})$")
-"""A review id: prefix, year, sequence (the schema's pattern, with groups)."""
 
 
 class ScaffoldError(Exception):

@@ -34,7 +34,7 @@ from generator.load import discover_reviews
 from generator.pages import PageSpec, front_matter, plan, source_path
 from generator.repository import Repository, locate
 from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, doc_for, render_all
-from generator.scaffold import ID_PATTERN
+from generator.procedure import ID_PATTERN
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
 from generator.tags import tag_url
