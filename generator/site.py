@@ -33,6 +33,9 @@ from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
 
 DEFAULT_CONFIG = Path(__file__).parent / "mkdocs.default.yml"
+THEME_OVERRIDES = Path(__file__).parent / "theme"
+"""Material partials that print every title as text; a configuration that does not name
+them as its custom_dir gets them anyway (after its own custom_dir, before Material)."""
 ASSETS = TEMPLATES / "assets"
 # Folders that are never replaced by a site: a mistaken --site-dir must not delete a project.
 _PROJECT_MARKERS = (".git", "mkdocs.yml", "pyproject.toml", "reviews", "taxonomy.yaml")
@@ -224,10 +227,18 @@ def run_mkdocs(config_file: Path, docs_dir: Path, site_dir: Path, as_of: dt.date
     with _build_environment(as_of) as logs:
         try:
             config = load_config(str(config_file), docs_dir=str(docs_dir), site_dir=str(site_dir))
+            _use_theme_overrides(config)
             build(config)
         except (MkDocsException, OSError) as exc:
             return [error(config_file, 1, 1, "site", f"MkDocs could not build the site: {exc}")]
     return [warning(config_file, 1, 1, "site", f"MkDocs: {' '.join(message.split())}") for message in logs.messages]
+
+
+def _use_theme_overrides(config: Any) -> None:
+    dirs = config.theme.dirs
+    if any(Path(d).resolve() == THEME_OVERRIDES.resolve() for d in dirs):
+        return
+    dirs.insert(1 if config.theme.custom_dir else 0, str(THEME_OVERRIDES))
 
 
 PAGEFIND_HINT = ("install it with: pip install 'pagefind[bin]' (a dependency of kb, so pip install -e . "
