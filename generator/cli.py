@@ -19,12 +19,23 @@ from generator import __version__, dates
 from generator.diagnostics import Result
 from generator.report import FORMATS, summary
 from generator.settings import AUDIENCES, Settings
+from generator.text import terminal
 
 
 class KBError(click.ClickException):
     """A failure the user can act on, reported without a traceback (exit 1)."""
 
     exit_code = 1
+
+    def format_message(self) -> str:
+        return terminal(self.message)
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True, workflow_commands: bool = False,
+         colours: bool = False) -> None:
+    """Every line a command prints goes through here: generator.text.terminal escapes
+    control characters and defuses GitHub workflow commands that record text could form."""
+    click.echo(terminal(str(text), workflow_commands=workflow_commands, colours=colours), err=err, nl=nl)
 
 
 class _Date(click.ParamType):
@@ -84,9 +95,9 @@ def _report(result: Result, fmt: str, *, strict: bool) -> None:
     """Print the findings and exit 1 if the run failed."""
     output = FORMATS[fmt](result.diagnostics, None)
     if output:
-        click.echo(output, nl=False)
+        echo(output, nl=False, workflow_commands=fmt == "github")
     if fmt != "json":
-        click.echo(summary(result.diagnostics, result.value.files), err=True)
+        echo(summary(result.diagnostics, result.value.files), err=True)
     if result.failed(strict=strict):
         sys.exit(1)
 
@@ -155,7 +166,7 @@ def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
         raise KBError(str(exc)) from exc
     _report(result, "text", strict=strict)
     if not result.failed(strict=strict):
-        click.echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
+        echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
 
 
 @main.command()
@@ -225,14 +236,14 @@ def _checked(kb_dir: Path, as_of: dt.date, audience: str = "internal") -> tuple[
 
     files = len(_record_ids(kb_dir))
     if files >= PROGRESS_MIN and sys.stderr.isatty():
-        click.echo(f"reading {files:,} review files…", err=True)
+        echo(f"reading {files:,} review files…", err=True)
     result = run_validate(kb_dir, as_of=as_of)
     return view(result.value, audience), len(result.errors)
 
 
 def _warn_errors(count: int) -> None:
     if count:
-        click.echo(f"warning: the knowledge base has {count} error{'' if count == 1 else 's'}; records with errors "
+        echo(f"warning: the knowledge base has {count} error{'' if count == 1 else 's'}; records with errors "
                    "are left out (run kb validate)", err=True)
 
 
@@ -289,10 +300,10 @@ def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None) -
         made = create(kb_dir, severity=severity, title=title, today=as_of or dt.date.today())
     except ScaffoldError as exc:
         raise KBError(str(exc)) from exc
-    click.echo(f"wrote {os.path.relpath(made.path)}")
-    click.echo("fill in: " + ", ".join(made.to_fill))
+    echo(f"wrote {os.path.relpath(made.path)}")
+    echo("fill in: " + ", ".join(made.to_fill))
     for name in made.missing:
-        click.echo(f"note: {os.path.relpath(kb_dir / name)} does not exist yet; kb validate needs it "
+        echo(f"note: {os.path.relpath(kb_dir / name)} does not exist yet; kb validate needs it "
                    "(see the record format)", err=True)
 
 
@@ -332,16 +343,16 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
     except engine.SearchError as exc:
         raise KBError(str(exc)) from exc
     if fmt == "json":
-        click.echo(json.dumps(engine.as_rows(hits), indent=2, ensure_ascii=False))
+        echo(json.dumps(engine.as_rows(hits), indent=2, ensure_ascii=False))
         return
     if not hits:
-        click.echo("no match", err=True)
+        echo("no match", err=True)
     style = _style()
     for hit in hits:
         where = f"{hit.field} {hit.item}".strip()
-        click.echo(f"{style(hit.review, bold=True)}  {hit.title}")
-        click.echo(f"  {where} · {hit.url} · score {hit.score}")
-        click.echo(f"  {hit.excerpt}")
+        echo(f"{style(hit.review, bold=True)}  {hit.title}", colours=True)
+        echo(f"  {where} · {hit.url} · score {hit.score}")
+        echo(f"  {hit.excerpt}")
 
 
 @main.command()
@@ -356,11 +367,11 @@ def show(review_id: str, kb_dir: Path) -> None:
 
     kb = _published(kb_dir, dt.date.today())
     if review_id in kb.restricted:
-        click.echo(f"{review_id}: restricted (TLP:RED); {RESTRICTED_NOTE}")
+        echo(f"{review_id}: restricted (TLP:RED); {RESTRICTED_NOTE}")
         return
     review = kb.by_id.get(review_id)
     if review is not None:
-        click.echo(render(review, style=_style()), nl=False)
+        echo(render(review, style=_style()), nl=False, colours=True)
         return
     if ID_PATTERN.fullmatch(review_id) and any((kb_dir / "reviews" / f"{review_id}{s}").is_file() for s in (".yaml", ".yml")):
         raise KBError(f"review {review_id} has errors and cannot be shown; run kb validate --kb {kb_dir}")
@@ -390,12 +401,12 @@ def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue:
     day = as_of or dt.date.today()
     rows = tracker.select(_published(kb_dir, day), tracker.ActionQuery(statuses, owner, overdue, due_within), day)
     if fmt == "json":
-        click.echo(tracker.as_json(rows), nl=False)
+        echo(tracker.as_json(rows), nl=False)
     elif fmt == "csv":
-        click.echo(tracker.as_csv(rows), nl=False)
+        echo(tracker.as_csv(rows), nl=False)
     else:
-        click.echo(tracker.as_text(rows, style=_style()), nl=False)
-        click.echo(tracker.summary(rows), err=True)
+        echo(tracker.as_text(rows, style=_style()), nl=False, colours=True)
+        echo(tracker.summary(rows), err=True)
     if overdue and rows:
         sys.exit(1)
 
@@ -410,14 +421,14 @@ def training(kb_dir: Path, since: dt.date, fmt: str) -> None:
     from generator import training as lessons
 
     kb = _published(kb_dir, dt.date.today())
-    click.echo(lessons.as_json(kb, since) if fmt == "json" else printable(lessons.as_markdown(kb, since)), nl=False)
+    echo(lessons.as_json(kb, since) if fmt == "json" else printable(lessons.as_markdown(kb, since)), nl=False)
 
 
 def _print_schema(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
         from generator.export import EXPORT_SCHEMA
 
-        click.echo(json.dumps(EXPORT_SCHEMA, indent=2))
+        echo(json.dumps(EXPORT_SCHEMA, indent=2))
         ctx.exit(0)
 
 
@@ -456,6 +467,6 @@ def export(kb_dir: Path, fmt: str, audience: str, output: Path | None, as_of: dt
                 exporter.write_text(text, output)
             written = [output] if output is not None else []
     if fmt == "json" and output is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     for path in written:
-        click.echo(f"wrote {path}", err=True)
+        echo(f"wrote {path}", err=True)
