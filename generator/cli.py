@@ -224,7 +224,7 @@ def _style() -> Callable[..., str]:
 def _record_ids(kb_dir: Path) -> list[str]:
     """The ids the record files of a KB are named after (none when reviews/ cannot be read)."""
     try:
-        return sorted({Path(e.name).stem for e in os.scandir(kb_dir / "reviews") if e.name.endswith((".yaml", ".yml"))})
+        return sorted({Path(e.name).stem for e in os.scandir(kb_dir / "reviews") if e.name.endswith((".yaml", ".yml")) and not e.name.startswith(".")})
     except OSError:
         return []
 

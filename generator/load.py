@@ -490,7 +490,12 @@ def discover_reviews(root: Path) -> tuple[list[Path], list[Diagnostic]]:
     paths: list[Path] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         path = folder / entry.name
-        if entry.name.endswith(REVIEW_SUFFIXES) and not entry.is_dir(follow_symlinks=False):
+        if entry.name.startswith("."):
+            # Like the shell's reviews/*.yaml, a dotfile is not a record: editors leave
+            # swap files (.INC-2025-001.yaml.swp) and drafts hide as .draft.yaml.
+            diagnostics.append(warning(path, 1, 1, "stray-file", "not a record: files whose name starts with '.' are not read",
+                                       _dotfile_hint(entry.name)))
+        elif entry.name.endswith(REVIEW_SUFFIXES) and not entry.is_dir(follow_symlinks=False):
             paths.append(path)
         elif entry.is_dir(follow_symlinks=False):
             diagnostics.append(warning(path, 1, 1, "stray-file", "a folder in reviews/ is not read: records are not looked for in subfolders",
@@ -501,6 +506,21 @@ def discover_reviews(root: Path) -> tuple[list[Path], list[Diagnostic]]:
                 hint = f"rename it to {Path(entry.name).stem}.yaml (the suffix is lower case)"
             diagnostics.append(warning(path, 1, 1, "stray-file", "not a record: only .yaml and .yml files in reviews/ are read", hint))
     return paths, diagnostics
+
+
+_ID_IN_NAME = re.compile(r"[A-Z][A-Z0-9]+-[0-9]{4}-[0-9]{3,}")
+
+
+def _dotfile_hint(name: str) -> str:
+    """How to turn a hidden file into a record, or what it probably is."""
+    found = _ID_IN_NAME.search(name)
+    if found and not name.endswith(REVIEW_SUFFIXES):
+        return (f"it looks like an editor's swap or backup file of {found.group(0)}.yaml: delete it, "
+                "or add it to .gitignore")
+    if found:
+        return f"if it is a record, rename it to {found.group(0)}{Path(name).suffix}"
+    return ("if it is a record, rename it to its review id, e.g. INC-2025-001.yaml (the id pattern is "
+            "PREFIX-YYYY-NNN; kb new picks the next free id)")
 
 
 def load_kb(root: Path, *, reader: Reader = read_files) -> tuple[SourceKB, list[Diagnostic]]:
