@@ -24,6 +24,7 @@ import jinja2.bccache
 from generator.report import as_text, summary
 from generator.settings import Settings
 from generator.site import RenderCache, SiteError, find_config, handwritten_dir, prepare_docs, write_file
+from generator.text import terminal
 
 POLL_SECONDS = 0.2
 PREVIEW_DOCS = Path(".kb-cache") / "preview" / "docs"
@@ -146,7 +147,7 @@ def _regenerate(settings: Settings, docs: Path, cache: RenderCache) -> bool:
         tree.write(docs)
         _wake_mkdocs()
     if result.diagnostics:
-        click.echo(as_text(result.diagnostics), err=True, nl=False)
+        click.echo(terminal(as_text(result.diagnostics)), err=True, nl=False)
     click.echo(summary(result.diagnostics, result.value.files), err=True)
     return not result.failed(strict=settings.strict)
 

@@ -102,3 +102,12 @@ def test_messages_naming_paths_are_escaped(tmp_path: Path) -> None:
     outcome = run_kb(["export", "--kb", str(kb), "--as-of", AS_OF, "--output", str(target)], cwd=tmp_path)
     assert_inert(outcome.stdout)
     assert_inert(outcome.stderr)
+
+
+def test_a_finding_line_never_starts_a_workflow_command(tmp_path: Path) -> None:
+    kb = make_kb(tmp_path, files={"reviews/::error file=x::forged.txt": "x\n"})
+    outcome = run_validate(kb, cwd=kb / "reviews")  # paths relative to reviews/: the line would start with '::'
+    assert outcome.stdout.startswith("\\u003a:error file=x::forged.txt:1:1: warning: not a record")
+    assert_inert(outcome.stdout)
+    github = run_validate(kb, "--format", "github", cwd=kb / "reviews")
+    assert github.stdout.startswith("::warning file=%3A%3Aerror file=x%3A%3Aforged.txt,line=1,col=1,title=stray-file::")
