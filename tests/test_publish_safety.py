@@ -202,3 +202,17 @@ def test_an_unwritable_parent_folder_is_a_clear_error(tmp_path: Path, monkeypatc
     outcome = build(kb, tmp_path / "site")
     assert outcome.exit_code == 1
     assert f"could not write {tmp_path}: Permission denied; no site was written" in outcome.stderr
+
+
+# -- hand-written pages ------------------------------------------------------------------------
+
+def test_a_handwritten_reference_link_to_javascript_is_defused_not_a_crash(project: Path) -> None:
+    # mdx.py used to delete the href, and MkDocs' link rewriting died on the <a> without one.
+    config = project / "mkdocs.yml"
+    config.write_text(config.read_text() + "markdown_extensions: [generator.mdx]\n")
+    (project / "docs" / "guide" / "mine.md").write_text(
+        "# Mine\n\n[click][r] and [inline](javascript:alert(1))\n\n[r]:\n  javascript:alert(2)\n")
+    outcome = build(project / "kb", Path("site"), cwd=project)
+    assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
+    page = (project / "site" / "guide" / "mine" / "index.html").read_text()
+    assert "javascript:" not in page and '<a href="#">click</a>' in page
