@@ -16,7 +16,7 @@ import re
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 from markupsafe import Markup
@@ -27,9 +27,6 @@ from generator.model import slug
 __all__ = ["Renderer", "render_all", "doc_for", "relative_link", "reveal_bidi", "unsafe_url"]
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-Linker = Callable[[str], "str | None"]
-
 
 @jinja2.pass_context
 def _finalize(context: jinja2.runtime.Context, value: Any) -> Any:
