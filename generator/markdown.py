@@ -50,7 +50,11 @@ _SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
 # What Python-Markdown (and the usual extensions: attr_list, pymdownx' tilde, caret, mark)
 # gives a meaning anywhere in a line; '-', '+', '.', '=' and the like only at a line's start,
 # so the first character is escaped whenever it is punctuation. '(' and ')' need a '[' first.
-_ACTIVE = frozenset("\\`*_{}[]<>&|#~^=\"'")
+_ACTIVE = frozenset("\\`*_{}[]<>&|#~^=")
+# HTML's own escapes where HTML needs them (as Python-Markdown writes them itself), so the
+# page source reads as usual; quotes only inside attribute values.
+_NAMED = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_QUOTES = {'"': "&quot;", "'": "&#x27;"}
 _PUNCTUATION = frozenset(string.punctuation)
 
 
@@ -67,12 +71,16 @@ def _clean(text: str) -> str:
     return _CONTROLS.sub("\ufffd", reveal_bidi(text))
 
 
-def _encode(text: str, *, newlines: bool = True, line_start: bool = True) -> str:
+def _encode(text: str, *, newlines: bool = True, line_start: bool = True, quotes: bool = False) -> str:
     """Text that Python-Markdown leaves alone and HTML shows as these characters: every
-    character with a meaning as a numeric character reference."""
+    character with a meaning as a character reference."""
     out = []
     for index, char in enumerate(text):
-        if char in _ACTIVE or (index == 0 and line_start and char in _PUNCTUATION):
+        if char in _NAMED:
+            out.append(_NAMED[char])
+        elif quotes and char in _QUOTES:
+            out.append(_QUOTES[char])
+        elif char in _ACTIVE or (index == 0 and line_start and char in _PUNCTUATION):
             out.append(f"&#{ord(char)};")
         elif char == "\n" and not newlines:
             out.append("&#10;")
@@ -88,8 +96,8 @@ def plain(value: object) -> str:
 
 def attribute(value: object) -> str:
     """A record string inside raw HTML a template writes (text or an attribute value):
-    the same escaping, which covers quotes and ampersands as HTML needs."""
-    return plain(value)
+    the same escaping, quotes included."""
+    return _encode(" ".join(_clean(str(value)).split()), quotes=True)
 
 
 def unsafe_url(url: str) -> bool:
@@ -174,7 +182,7 @@ class _Serializer(HTMLParser):
         for name, value in attrs:
             if name not in allowed or value is None or (name == "href" and unsafe_url(value)):
                 continue
-            parts.append(f'{name}="{_encode(value, newlines=False, line_start=False)}"')
+            parts.append(f'{name}="{_encode(value, newlines=False, line_start=False, quotes=True)}"')
         self.out.append("<" + " ".join(parts) + ">")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
