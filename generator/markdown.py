@@ -19,6 +19,7 @@ way, so no Markdown or HTML structure survives.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import string
@@ -200,9 +201,18 @@ class _Serializer(HTMLParser):
 
 
 def _fragment(text: str, linker: Linker | None, *, one_line: bool) -> str:
-    tokens = _MD.parse(_clean(str(text)))
-    if linker is not None:
-        _link_ids(tokens, linker)
+    # Parsing is most of the cost (markdown-it-py is pure Python) and a lesson's text is
+    # shown on several pages: cache by the text and by where each id it mentions links to
+    # from this page (the ids found here only make the key; linking is on the tokens).
+    links = () if linker is None else tuple((rid, linker(rid)) for rid in sorted(set(_REVIEW_ID.findall(text))))
+    return _cached_fragment(str(text), links, one_line)
+
+
+@functools.lru_cache(maxsize=16384)
+def _cached_fragment(text: str, links: tuple[tuple[str, str | None], ...], one_line: bool) -> str:
+    tokens = _MD.parse(_clean(text))
+    if links:
+        _link_ids(tokens, dict(links).get)
     rendered = _MD.renderer.render(tokens, _MD.options, {})
     cleaned = _CLEANER.clean(rendered)
     writer = _Serializer(one_line=one_line)
