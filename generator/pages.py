@@ -254,7 +254,7 @@ def yaml_title(text: str) -> str:
     the theme overrides (generator/theme) print every title with `striptags | e`. JSON's
     double-quoted string is YAML too, and escapes what would end it.
     """
-    shown = html.escape(" ".join(reveal_bidi(_CONTROLS.sub("\ufffd", text)).split()), quote=True)
+    shown = html.escape(reveal_bidi(_CONTROLS.sub("\ufffd", " ".join(text.split()))), quote=True)
     return json.dumps(shown, ensure_ascii=False)
 
 

@@ -128,3 +128,21 @@ def test_relative_link() -> None:
     assert relative_link("incidents/INC-1.md", "root-causes/x.md") == "../root-causes/x.md"
     assert relative_link("index.md", "incidents/index.md#a") == "incidents/index.md#a"
 
+
+
+@pytest.mark.parametrize("title", [
+    "plain", "a: b # c", "\"quoted\" and 'single'", "*alias &anchor !tag", "back\\slash", "--- \n...", "{x: [y]}",
+    "</title><svg onload=alert(1)>", "&lt;script&gt;", "\u202eevil", "tab\there", "% @ ` |",
+])
+def test_front_matter_titles_are_yaml_safe_and_html_escaped(title: str) -> None:
+    import html as html_module
+
+    import yaml
+
+    from generator.pages import yaml_title
+
+    loaded = yaml.safe_load(f"title: {yaml_title(title)}\n")["title"]
+    assert isinstance(loaded, str) and "<" not in loaded and "\u202e" not in loaded
+    # MkDocs treats titles as HTML: unescaped once, it is the text as written (bidi shown as a mark).
+    shown = html_module.unescape(loaded)
+    assert shown == " ".join(title.replace("\u202e", "\u2039U+202E\u203a").split())
