@@ -72,22 +72,24 @@ def _clean(text: str) -> str:
     return _CONTROLS.sub("\ufffd", reveal_bidi(text))
 
 
+_TABLE = {ord(c): f"&#{ord(c)};" for c in _ACTIVE} | {ord(c): e for c, e in _NAMED.items()}
+_TABLES = {
+    (newlines, quotes): _TABLE | ({} if newlines else {ord("\n"): "&#10;"})
+    | ({ord(c): e for c, e in _QUOTES.items()} if quotes else {})
+    for newlines in (True, False) for quotes in (True, False)
+}
+
+
 def _encode(text: str, *, newlines: bool = True, line_start: bool = True, quotes: bool = False) -> str:
     """Text that Python-Markdown leaves alone and HTML shows as these characters: every
     character with a meaning as a character reference."""
-    out = []
-    for index, char in enumerate(text):
-        if char in _NAMED:
-            out.append(_NAMED[char])
-        elif quotes and char in _QUOTES:
-            out.append(_QUOTES[char])
-        elif char in _ACTIVE or (index == 0 and line_start and char in _PUNCTUATION):
-            out.append(f"&#{ord(char)};")
-        elif char == "\n" and not newlines:
-            out.append("&#10;")
-        else:
-            out.append(char)
-    return "".join(out)
+    if not text:
+        return text
+    table = _TABLES[(newlines, quotes)]
+    first = text[0]
+    if line_start and first in _PUNCTUATION and ord(first) not in table:
+        return f"&#{ord(first)};" + text[1:].translate(table)
+    return text.translate(table)
 
 
 def plain(value: object) -> str:
