@@ -98,7 +98,7 @@ class _Outcome:
     """What reading, parsing and schema-checking one file gave."""
 
     digest: str = ""
-    blob: bytes | None = None  # marshal of (data, text) when the file parsed into a record
+    blob: bytes | None = None  # marshal of (data, text, surprises) when the file parsed into a record
     load_findings: list[Diagnostic] = dataclasses.field(default_factory=list)
     schema_findings: list[Diagnostic] = dataclasses.field(default_factory=list)
     declared_id: Any = None
@@ -112,8 +112,8 @@ class _Outcome:
     def record(self, path: Path) -> SourceRecord | None:
         if self.blob is None:
             return None
-        data, text = marshal.loads(self.blob)
-        return SourceRecord(path=path, data=data, text=text)
+        data, text, surprises = marshal.loads(self.blob)
+        return SourceRecord(path=path, data=data, text=text, surprises=surprises)
 
 
 def _parse_file(path: Path, root: Path, expected: str = "", objects: Path | None = None) -> _Outcome:
@@ -127,7 +127,7 @@ def _parse_file(path: Path, root: Path, expected: str = "", objects: Path | None
     record, found = parse_text(path, raw)
     if record is None:
         return _Outcome(digest=digest, load_findings=found)
-    blob = marshal.dumps((record.data, record.text))
+    blob = marshal.dumps((record.data, record.text, record.surprises))
     if objects is not None:
         _write_object(objects, digest, blob)
     return _Outcome(digest=digest, blob=blob, load_findings=found, schema_findings=schema.check(record, "review"),
@@ -244,9 +244,9 @@ class CachedRecord(SourceRecord):
     def __init__(self, path: Path, objects: Path, entry: _Entry, root: Path):
         self.path = path
         self._objects, self._entry, self._root = objects, entry, root
-        self._content: tuple[Any, str] | None = None
+        self._content: tuple[Any, str, tuple] | None = None
 
-    def _load(self) -> tuple[Any, str]:
+    def _load(self) -> tuple[Any, str, tuple]:
         if self._content is None:
             try:
                 self._content = marshal.loads((self._objects / self._entry.digest).read_bytes())
@@ -254,7 +254,7 @@ class CachedRecord(SourceRecord):
                 # The object went missing: the file itself, whose hash this run checked, says the same.
                 raw, _ = read_bytes(self.path, self._root)
                 record, _ = parse_text(self.path, raw or b"")
-                self._content = (record.data, record.text) if record else ({}, "")
+                self._content = (record.data, record.text, record.surprises) if record else ({}, "", ())
         return self._content
 
     @property
@@ -264,6 +264,10 @@ class CachedRecord(SourceRecord):
     @property
     def text(self) -> str:  # type: ignore[override]
         return self._load()[1]
+
+    @property
+    def surprises(self) -> tuple:  # type: ignore[override]
+        return self._load()[2]
 
     @property
     def declared_id(self) -> Any:

@@ -11,7 +11,7 @@ from typing import Sequence
 
 from markupsafe import Markup
 
-from generator.render import reveal_bidi
+from generator.markdown import reveal_bidi
 
 _BAR = 22
 _GAP = 8

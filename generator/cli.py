@@ -20,12 +20,23 @@ from generator import __version__, dates
 from generator.diagnostics import Result
 from generator.report import FORMATS, summary
 from generator.settings import AUDIENCES, ENGINES, TRACKER_AUDIENCES, Settings
+from generator.text import terminal
 
 
 class KBError(click.ClickException):
     """A failure the user can act on, reported without a traceback (exit 1)."""
 
     exit_code = 1
+
+    def format_message(self) -> str:
+        return terminal(self.message)
+
+
+def echo(text: str, *, err: bool = False, nl: bool = True, workflow_commands: bool = False,
+         colours: bool = False) -> None:
+    """Every line a command prints goes through here: generator.text.terminal escapes
+    control characters and defuses GitHub workflow commands that record text could form."""
+    click.echo(terminal(str(text), workflow_commands=workflow_commands, colours=colours), err=err, nl=nl)
 
 
 class _Date(click.ParamType):
@@ -110,12 +121,12 @@ def _report(result: Result, fmt: str, *, strict: bool, failed: str = "") -> None
     """Print the findings and exit 1 if the run failed (saying `failed` last, when given)."""
     output = FORMATS[fmt](result.diagnostics, None)
     if output:
-        click.echo(output, nl=False)
+        echo(output, nl=False, workflow_commands=fmt == "github")
     if fmt != "json":
-        click.echo(summary(result.diagnostics, result.value.files), err=True)
+        echo(summary(result.diagnostics, result.value.files), err=True)
     if result.failed(strict=strict):
         if failed:
-            click.echo(failed, err=True)
+            echo(failed, err=True)
         sys.exit(1)
 
 
@@ -187,7 +198,7 @@ def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
     except SiteError as exc:
         raise KBError(f"{exc}; the site was not written, {kept}") from exc
     _report(result, "text", strict=strict, failed=f"kb: the site was not written; {kept}")
-    click.echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
+    echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
 
 
 BUILD_STAGES = 5
@@ -199,7 +210,7 @@ def _stages() -> Iterator[Callable[[str], None]]:
     """What `kb build` is doing, on standard error: a bar with the stage's name on a terminal,
     one plain line a stage ("kb: rendering 1,213 pages") in CI logs and other non-terminals."""
     if not sys.stderr.isatty() or os.environ.get("CI"):
-        yield lambda name: click.echo(f"kb: {name}", err=True)
+        yield lambda name: echo(f"kb: {name}", err=True)
         return
     shown = {"name": ""}
     with click.progressbar(length=BUILD_STAGES, file=sys.stderr, show_eta=False, show_percent=False,
@@ -269,7 +280,7 @@ def _style() -> Callable[..., str]:
 def _record_ids(kb_dir: Path) -> list[str]:
     """The ids the record files of a KB are named after (none when reviews/ cannot be read)."""
     try:
-        return sorted({Path(e.name).stem for e in os.scandir(kb_dir / "reviews") if e.name.endswith((".yaml", ".yml"))})
+        return sorted({Path(e.name).stem for e in os.scandir(kb_dir / "reviews") if e.name.endswith((".yaml", ".yml")) and not e.name.startswith(".")})
     except OSError:
         return []
 
@@ -281,7 +292,7 @@ def _checked(kb_dir: Path, as_of: dt.date, audience: str = "internal") -> tuple[
 
     files = len(_record_ids(kb_dir))
     if files >= PROGRESS_MIN and sys.stderr.isatty():
-        click.echo(f"reading {files:,} review files…", err=True)
+        echo(f"reading {files:,} review files…", err=True)
     result = run_validate(kb_dir, as_of=as_of)
     # "all" (kb actions): every review the user's files hold, TLP:RED included.
     return (result.value if audience == "all" else view(result.value, audience)), len(result.errors)
@@ -289,7 +300,7 @@ def _checked(kb_dir: Path, as_of: dt.date, audience: str = "internal") -> tuple[
 
 def _warn_errors(count: int) -> None:
     if count:
-        click.echo(f"warning: the knowledge base has {count} error{'' if count == 1 else 's'}; records with errors "
+        echo(f"warning: the knowledge base has {count} error{'' if count == 1 else 's'}; records with errors "
                    "are left out (run kb validate)", err=True)
 
 
@@ -353,8 +364,8 @@ def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None, s
         if not (kb_dir / "reviews").is_dir():
             raise KBError(f"{kb_dir} holds no reviews/ folder yet: there is nothing to compare with")
         found = similar.for_text(_published(kb_dir, as_of or dt.date.today()), similar_to)
-        click.echo(similar.as_text(found), nl=False)
-        click.echo(f"{len(found)} similar review{'' if len(found) == 1 else 's'}; link the ones that apply in "
+        echo(similar.as_text(found), nl=False)
+        echo(f"{len(found)} similar review{'' if len(found) == 1 else 's'}; link the ones that apply in "
                    "`related`. Nothing written: run kb new without --similar to start the review.", err=True)
         return
 
@@ -362,10 +373,10 @@ def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None, s
         made = create(kb_dir, severity=severity, title=title, today=as_of or dt.date.today())
     except ScaffoldError as exc:
         raise KBError(str(exc)) from exc
-    click.echo(f"wrote {os.path.relpath(made.path)}")
-    click.echo("fill in: " + ", ".join(made.to_fill))
+    echo(f"wrote {os.path.relpath(made.path)}")
+    echo("fill in: " + ", ".join(made.to_fill))
     for name in made.missing:
-        click.echo(f"note: {os.path.relpath(kb_dir / name)} does not exist yet; kb validate needs it "
+        echo(f"note: {os.path.relpath(kb_dir / name)} does not exist yet; kb validate needs it "
                    "(see the record format)", err=True)
 
 
@@ -408,18 +419,18 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
     except engine.SearchError as exc:
         raise KBError(str(exc)) from exc
     if fmt == "json":
-        click.echo(json.dumps(engine.as_rows(hits), indent=2, ensure_ascii=False))
+        echo(json.dumps(engine.as_rows(hits), indent=2, ensure_ascii=False))
         return
     if not hits:
-        click.echo("no match", err=True)
+        echo("no match", err=True)
     style = _style()
     for hit in hits:
         where = f"{hit.field} {hit.item}".strip()
-        click.echo(f"{style(hit.review, bold=True)}  {hit.title}")
-        click.echo(f"  {where} · {hit.url} · score {hit.score}")
-        click.echo(f"  {hit.excerpt}")
+        echo(f"{style(hit.review, bold=True)}  {hit.title}", colours=True)
+        echo(f"  {where} · {hit.url} · score {hit.score}")
+        echo(f"  {hit.excerpt}")
         if hit.also:
-            click.echo(f"  also in: {', '.join(hit.also)}")
+            echo(f"  also in: {', '.join(hit.also)}")
 
 
 @main.command()
@@ -442,11 +453,11 @@ def show(review_id: str, kb_dir: Path, as_of: dt.date | None) -> None:
     kb = _published(kb_dir, day)
     if review_id in kb.restricted:
         # The note begins "restricted: ..."; the word is said once.
-        click.echo(f"{review_id}: restricted (TLP:RED); {RESTRICTED_NOTE.removeprefix('restricted: ')}")
+        echo(f"{review_id}: restricted (TLP:RED); {RESTRICTED_NOTE.removeprefix('restricted: ')}")
         return
     review = kb.by_id.get(review_id)
     if review is not None:
-        click.echo(render(review, as_of=day, style=_style()), nl=False)
+        echo(render(review, as_of=day, style=_style()), nl=False, colours=True)
         return
     if ID_PATTERN.fullmatch(review_id) and any((kb_dir / "reviews" / f"{review_id}{s}").is_file() for s in (".yaml", ".yml")):
         raise KBError(f"review {review_id} has errors and cannot be shown; run kb validate --kb {kb_dir}")
@@ -474,11 +485,11 @@ def similar_reviews(review_id: str, kb_dir: Path, limit: int, audience: str, fmt
         raise KBError(f"no published review {review_id!r}; {suggest(review_id, list(kb.by_id))}")
     found = similar.compute(kb, limit=limit).get(review_id, ())
     if fmt == "json":
-        click.echo(json.dumps(similar.as_rows(found), indent=2, ensure_ascii=True))
+        echo(json.dumps(similar.as_rows(found), indent=2, ensure_ascii=True))
         return
     if not found:
-        click.echo(f"no review is similar enough to {review_id}", err=True)
-    click.echo(similar.as_text(found), nl=False)
+        echo(f"no review is similar enough to {review_id}", err=True)
+    echo(similar.as_text(found), nl=False)
 
 
 @main.command()
@@ -516,12 +527,12 @@ def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue:
     query = tracker.ActionQuery(statuses, owner, overdue, due_within, stale_only=stale)
     rows = tracker.select(kb, query, day)
     if fmt == "json":
-        click.echo(tracker.as_json(rows), nl=False)
+        echo(tracker.as_json(rows), nl=False)
     elif fmt == "csv":
-        click.echo(tracker.as_csv(rows), nl=False)
+        echo(tracker.as_csv(rows), nl=False)
     else:
-        click.echo(tracker.as_text(rows, style=_style()), nl=False)
-        click.echo(tracker.summary(rows), err=True)
+        echo(tracker.as_text(rows, style=_style()), nl=False, colours=True)
+        echo(tracker.summary(rows), err=True)
     if (overdue or stale) and rows:
         sys.exit(1)
 
@@ -544,9 +555,9 @@ def training(kb_dir: Path, since: dt.date, audience: str, include_unapproved: bo
 
     kb = _published(kb_dir, dt.date.today(), audience)
     if fmt == "json":
-        click.echo(lessons.as_json(kb, since, include_unapproved=include_unapproved), nl=False)
+        echo(lessons.as_json(kb, since, include_unapproved=include_unapproved), nl=False)
     else:
-        click.echo(printable(lessons.as_markdown(kb, since, include_unapproved=include_unapproved, audience=audience)),
+        echo(printable(lessons.as_markdown(kb, since, include_unapproved=include_unapproved, audience=audience)),
                    nl=False)
 
 
@@ -554,7 +565,7 @@ def _print_schema(ctx: click.Context, param: click.Parameter, value: bool) -> No
     if value and not ctx.resilient_parsing:
         from generator.export import EXPORT_SCHEMA
 
-        click.echo(json.dumps(EXPORT_SCHEMA, indent=2))
+        echo(json.dumps(EXPORT_SCHEMA, indent=2))
         ctx.exit(0)
 
 
@@ -593,9 +604,9 @@ def export(kb_dir: Path, fmt: str, audience: str, output: Path | None, as_of: dt
                 exporter.write_text(text, output)
             written = [output] if output is not None else []
     if fmt == "json" and output is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
     for path in written:
-        click.echo(f"wrote {path}", err=True)
+        echo(f"wrote {path}", err=True)
 
 
 @main.command()
@@ -633,4 +644,4 @@ def evidence(ref: str, kb_dir: Path, start: dt.date | None, end: dt.date | None,
         raise KBError(str(exc)) from exc
     # printable() is safe on JSON too: a control character can only be inside a string
     # there, and its \uXXXX escape is the same string to a JSON reader.
-    click.echo(printable(packs.as_json(pack) if fmt == "json" else packs.as_markdown(pack, result.value)), nl=False)
+    echo(printable(packs.as_json(pack) if fmt == "json" else packs.as_markdown(pack, result.value)), nl=False)

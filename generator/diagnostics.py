@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, Iterable, TypeVar
 
+from generator.text import one_line
+
 T = TypeVar("T")
 
 
@@ -37,9 +39,11 @@ class Diagnostic:
 
     def format(self, cwd: Path | None = None) -> str:
         # One line per finding, hint included, so editors and scripts can parse every line.
+        # Paths and messages can quote record text and file names: nothing in them may
+        # start another line (a forged finding) or reach the terminal as a control.
         message = f"{self.message}; {self.hint}" if self.hint else self.message
-        message = " ".join(message.split("\n"))
-        return f"{self.display_path(cwd)}:{self.line}:{self.col}: {self.severity.value}: {message} [{self.rule}]"
+        message = one_line(" ".join(message.split("\n")))
+        return f"{one_line(self.display_path(cwd))}:{self.line}:{self.col}: {self.severity.value}: {message} [{one_line(self.rule)}]"
 
 
 def error(path: Path, line: int, col: int, rule: str, message: str, hint: str = "") -> Diagnostic:

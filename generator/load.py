@@ -92,6 +92,9 @@ class SourceRecord:
     path: Path
     data: Any
     text: str = field(repr=False)
+    # Plain scalars YAML 1.1 reads surprisingly (1:30 is 90, 0755 is 493, yes is true):
+    # (path, line, col, as written, value), checked against the schema in schema.check.
+    surprises: tuple[tuple[JsonPath, int, int, str, Any], ...] = ()
 
     @property
     def stem(self) -> str:
@@ -138,6 +141,7 @@ class _Builder:
 
     def __init__(self, *, record_positions: dict[JsonPath, Span] | None = None):
         self.positions = record_positions
+        self.surprises: list[tuple[JsonPath, int, int, str, Any]] = []
         self.problems: list[tuple[int, int, str, str, str]] = []
         self.done: dict[int, Any] = {}  # id(node) -> value, to reuse anchored nodes
         self.heights: dict[int, int] = {}
@@ -178,6 +182,8 @@ class _Builder:
             value, height, size = self._sequence(node, path, depth)
         else:
             value, height, size = self._scalar(node), 0, 1
+            if not node.style and node.tag in _SURPRISING_TAGS and yaml11_surprise(node.value, value):
+                self.surprises.append((path, *_mark(node), node.value, value))
         self.active.discard(key)
         self.done[key], self.heights[key], self.sizes[key] = value, height, size
         return value, height, size
@@ -256,6 +262,29 @@ class _Builder:
                     result.setdefault(k, v)
                 height, size = max(height, h), size + s
         return result, height, size
+
+
+_SURPRISING_TAGS = frozenset({_TAG + "int", _TAG + "float", _TAG + "bool"})
+_OCTAL = re.compile(r"^[-+]?0[0-7_]+$")
+
+
+def yaml11_surprise(raw: str, value: Any) -> str:
+    """Why YAML 1.1's reading of a plain scalar surprises ('' when it does not): a
+    sexagesimal, octal or binary number, digits with underscores, or a yes/no/on/off/y/n
+    boolean. YAML 1.2 (editors, most other tools) reads all of them differently."""
+    if isinstance(value, bool):
+        if raw.lower() in ("true", "false"):
+            return ""
+        return f"is read by YAML 1.1 as the boolean {str(value).lower()}, but as text by YAML 1.2 tools and editors"
+    if ":" in raw:
+        return f"is read by YAML 1.1 as the sexagesimal (base 60) number {value!r}"
+    if _OCTAL.match(raw):
+        return f"is read by YAML 1.1 as the octal number {value!r}"
+    if raw.lstrip("+-").startswith("0b"):
+        return f"is read by YAML 1.1 as the binary number {value!r}"
+    if "_" in raw:
+        return f"is read by YAML 1.1 as the number {value!r}, but as text by YAML 1.2 tools and editors"
+    return ""
 
 
 def _unsupported_tag(node: yaml.Node) -> _Stop:
@@ -446,7 +475,7 @@ def _parse_yaml(path: Path, text: str) -> tuple[SourceRecord | None, list[Diagno
         line, col, rule, message, hint = stop.args_
         return None, [error(path, line, col, rule, message, hint)]
     diagnostics = [error(path, line, col, rule, message, hint) for line, col, rule, message, hint in builder.problems]
-    return SourceRecord(path=path, data=data, text=text), diagnostics
+    return SourceRecord(path=path, data=data, text=text, surprises=tuple(builder.surprises)), diagnostics
 
 
 def _inside(path: Path, root: Path) -> bool:
@@ -526,7 +555,12 @@ def discover_reviews(root: Path) -> tuple[list[Path], list[Diagnostic]]:
     paths: list[Path] = []
     for entry in sorted(os.scandir(folder), key=lambda e: e.name):
         path = folder / entry.name
-        if entry.name.endswith(REVIEW_SUFFIXES) and not entry.is_dir(follow_symlinks=False):
+        if entry.name.startswith("."):
+            # Like the shell's reviews/*.yaml, a dotfile is not a record: editors leave
+            # swap files (.INC-2025-001.yaml.swp) and drafts hide as .draft.yaml.
+            diagnostics.append(warning(path, 1, 1, "stray-file", "not a record: files whose name starts with '.' are not read",
+                                       _dotfile_hint(path)))
+        elif entry.name.endswith(REVIEW_SUFFIXES) and not entry.is_dir(follow_symlinks=False):
             paths.append(path)
         elif entry.is_dir(follow_symlinks=False):
             diagnostics.append(warning(path, 1, 1, "stray-file", "a folder in reviews/ is not read: records are not looked for in subfolders",
@@ -537,6 +571,37 @@ def discover_reviews(root: Path) -> tuple[list[Path], list[Diagnostic]]:
                 hint = f"rename it to {Path(entry.name).stem}.yaml (the suffix is lower case)"
             diagnostics.append(warning(path, 1, 1, "stray-file", "not a record: only .yaml and .yml files in reviews/ are read", hint))
     return paths, diagnostics
+
+
+_ID_IN_NAME = re.compile(r"[A-Z][A-Z0-9]+-[0-9]{4}-[0-9]{3,}")
+
+
+def _dotfile_hint(path: Path) -> str:
+    """How to turn a hidden file into a record, or what it probably is."""
+    name = path.name
+    found = _ID_IN_NAME.search(name)
+    if name.endswith(REVIEW_SUFFIXES) and not found:
+        declared = _declared_id(path)
+        if declared:
+            return f"if it is a record, rename it to {declared}{path.suffix} (the id it declares)"
+    if found and not name.endswith(REVIEW_SUFFIXES):
+        return (f"it looks like an editor's swap or backup file of {found.group(0)}.yaml: delete it, "
+                "or add it to .gitignore")
+    if found:
+        return f"if it is a record, rename it to {found.group(0)}{Path(name).suffix}"
+    return ("if it is a record, rename it to its review id, e.g. INC-2025-001.yaml (the id pattern is "
+            "PREFIX-YYYY-NNN; kb new picks the next free id)")
+
+
+def _declared_id(path: Path) -> str:
+    """The review id a file declares on an `id:` line ('' if none), read without parsing."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536).decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    match = re.search(r"^id:[ \t]*['\"]?([A-Z][A-Z0-9]+-[0-9]{4}-[0-9]{3,})['\"]?[ \t]*(?:#.*)?$", head, re.M)
+    return match.group(1) if match else ""
 
 
 def load_kb(root: Path, *, reader: Reader = read_files) -> tuple[SourceKB, list[Diagnostic]]:

@@ -1,8 +1,10 @@
-"""A Python-Markdown extension that drops unsafe link targets from every page.
+"""A Python-Markdown extension that defuses unsafe link targets on every page.
 
-The generator already escapes record text (render.py); this is the second line of
-defence, listed in mkdocs.yml so it also guards hand-written pages and any renderer
-that reads the same configuration (MkDocs today, Zensical tomorrow).
+Record text never reaches it as Markdown (generator.markdown renders and sanitizes it
+into HTML blocks); it guards the hand-written pages and any renderer that reads the same
+configuration (MkDocs today, Zensical tomorrow). An unsafe target is replaced by '#',
+never deleted: MkDocs' link rewriting expects every <a> to keep its href, and a missing
+one crashed the whole build.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from xml.etree import ElementTree
 from markdown import Extension, Markdown
 from markdown.treeprocessors import Treeprocessor
 
-from generator.render import unsafe_url
+from generator.markdown import unsafe_url
 
 _URL_ATTRIBUTES = ("href", "src", "xlink:href", "action", "formaction")
 
@@ -23,7 +25,7 @@ class _DropUnsafeLinks(Treeprocessor):
             for attribute in _URL_ATTRIBUTES:
                 value = element.get(attribute)
                 if value is not None and unsafe_url(value):
-                    del element.attrib[attribute]
+                    element.set(attribute, "#")
             for attribute in [a for a in element.attrib if a.lower().startswith("on")]:
                 del element.attrib[attribute]
 

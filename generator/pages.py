@@ -7,23 +7,34 @@ two pages at one path are refused. Rendering and writing come later.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import html
+import json
+import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-import functools
-import json
-from collections import defaultdict
 from typing import Any, Callable
 
 from generator import evidence, similar, stats, tags, training
 from generator.audience import RESTRICTED_NOTE
 from generator.diagnostics import Diagnostic, error
 from generator.index import KnowledgeBase, Recurrence
+from generator.markdown import reveal_bidi
 from generator.model import STALE_AFTER_DAYS, TLP_LEVELS, Review
 from generator.repository import Repository
 from generator.render import doc_for
+
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 from generator.settings import Settings
 
 
+FIXED_TITLES = {
+    "home.md.j2": "Post-incident reviews", "incidents.md.j2": "Incidents", "categories.md.j2": "Root causes",
+    "controls.md.j2": "Controls", "lessons.md.j2": "Lessons", "actions.md.j2": "Actions",
+    "training.md.j2": "Training", "metrics.md.j2": "Metrics", "search.md.j2": "Search",
+    "security-improvements.md.j2": "Security improvements", "tags.md.j2": "Lesson tags",
+}
 SEARCHABLE_TEMPLATES = frozenset({"review.md.j2", "restricted.md.j2"})
 
 
@@ -38,6 +49,22 @@ class PageSpec:
     wide: bool = False  # a table page: shown without the navigation sidebar
     edit_url: str | None = None  # the record in the repository's web editor, when the repository is known
     boost: float = 1.0  # search weight: a review's own page outranks the lists quoting it
+
+    @property
+    def title(self) -> str:
+        """The page's title as plain text (the browser tab, navigation, breadcrumbs, search)."""
+        c = self.context
+        if self.template == "review.md.j2":
+            return f"{c['review'].id}: {c['review'].title}"
+        if self.template == "restricted.md.j2":
+            return str(c["rid"])
+        if self.template == "category.md.j2":
+            return str(c["category"].title)
+        if self.template == "control.md.j2":
+            return f"{c['control'].ref}: {c['control'].title}"
+        if self.template == "tag.md.j2":
+            return f"Lessons tagged #{c['tag'].name}"
+        return FIXED_TITLES.get(self.template, "Post-incident reviews")
 
     @property
     def source_is_review(self) -> bool:
@@ -288,7 +315,8 @@ def _rows_by_review(rows: list[stats.ActionRow]) -> Callable[[list[Review]], lis
 
 def front_matter(page: PageSpec, settings: Settings) -> str:
     """The page's metadata for MkDocs: the record it shows (for the edit button) and layout."""
-    lines = ["---", f"kb_source: {source_path(page.source, settings) if page.source else 'generated'}"]
+    lines = ["---", f"title: {yaml_title(page.title)}",
+             f"kb_source: {source_path(page.source, settings) if page.source else 'generated'}"]
     if page.edit_url:
         lines.append(f"kb_edit: {json.dumps(page.edit_url)}")
     if page.wide:  # tables need the width: no sidebars
@@ -298,6 +326,17 @@ def front_matter(page: PageSpec, settings: Settings) -> str:
     elif page.boost != 1.0:
         lines += ["search:", f"  boost: {page.boost}"]
     return "\n".join(lines + ["---", "", ""])
+
+
+def yaml_title(text: str) -> str:
+    """A title for front matter: set explicitly, so MkDocs never takes it from the H1.
+
+    MkDocs treats a page title as HTML (it prints it raw), so the text is HTML-escaped;
+    the theme overrides (generator/theme) print every title with `striptags | e`. JSON's
+    double-quoted string is YAML too, and escapes what would end it.
+    """
+    shown = html.escape(reveal_bidi(_CONTROLS.sub("\ufffd", " ".join(text.split()))), quote=True)
+    return json.dumps(shown, ensure_ascii=False)
 
 
 def _collisions(pages: list[PageSpec]) -> list[Diagnostic]:

@@ -29,6 +29,7 @@ import jinja2.bccache
 from generator.report import as_text, summary
 from generator.settings import Settings
 from generator.site import RenderCache, find_config, handwritten_dir, prepare_preview
+from generator.text import terminal
 
 class _TemplateCache(jinja2.BytecodeCache):
     """Compiled theme templates kept in memory for the life of the preview (keyed by source
@@ -86,7 +87,7 @@ class Preview:
         """Bring the docs tree up to date and report the findings; whether a page went away."""
         result, tree = prepare_preview(self.settings, self.cache)
         if result.diagnostics:
-            click.echo(as_text(result.diagnostics), err=True, nl=False)
+            click.echo(terminal(as_text(result.diagnostics)), err=True, nl=False)
         click.echo(summary(result.diagnostics, result.value.files), err=True)
         return tree.write(self.docs).removed > 0
 

@@ -1,16 +1,15 @@
 """Render planned pages to Markdown with Jinja2, treating every record string as untrusted.
 
-Record text is Markdown, but raw HTML, unsafe link schemes, heading markers and the
-like must show as text. The environment's `finalize` escapes every value a template
-prints unless it was marked safe (a `Markup` made by one of the filters here), so a
-template cannot forget to escape. Templates are files, found by name on a search path:
+The environment's `finalize` prints every value as plain text (generator.markdown.plain)
+unless a filter here made it `Markup`: `md` (a Markdown field as a sanitized HTML block),
+`md_inline` (the same on one line, for list items, table cells and after a label), `h`
+(a value inside raw HTML a template writes). A template cannot forget to escape. Templates are files, found by name on a search path:
 a project's override folder first, then the packaged templates.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import multiprocessing
 import posixpath
 import re
@@ -22,102 +21,23 @@ from typing import Any, Callable, Mapping
 import jinja2
 from markupsafe import Markup
 
+from generator.markdown import attribute, markdown_block, markdown_inline, plain, reveal_bidi, unsafe_url
 from generator.model import slug
 
+__all__ = ["Renderer", "render_all", "doc_for", "relative_link", "reveal_bidi", "unsafe_url"]
+
 TEMPLATES = Path(__file__).parent / "templates"
-SAFE_SCHEMES = ("http", "https", "mailto")
-
-_CODE = re.compile(r"(?P<fence>^(?P<indent>[ \t]*)(?P<ticks>`{3,}|~{3,})[^\n]*\n.*?(?:^(?P=indent)(?P=ticks)[ \t]*$|\Z))"
-                   r"|(?P<span>(?P<bt>`+)(?!`).+?(?<!`)(?P=bt)(?!`))", re.S | re.M)
-_INLINE_LINK = re.compile(r"\]\((?P<url>[^)]*)\)?")
-_REF_DEF = re.compile(r"^(?P<lead>[ ]{0,3})\[(?P<label>[^\]]*)\]:[ \t]*(?P<url>\S*)", re.M)
-_SCHEME = re.compile(r"^([a-z][a-z0-9+.\-]*):")
-_HEADING = re.compile(r"^([ ]{0,3})(#{1,6}(?:[ \t]|$))", re.M)
-_SETEXT = re.compile(r"^([ ]{0,3})(=+|-{2,})[ \t]*$", re.M)
-_ATTR = re.compile(r"[{}]")
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-
-
-def unsafe_url(url: str) -> bool:
-    """Whether a link target uses a scheme other than http, https or mailto."""
-    cleaned = re.sub(r"[\x00-\x20\x7f<>]", "", html.unescape(url)).lower()
-    match = _SCHEME.match(cleaned)
-    return bool(match) and match.group(1) not in SAFE_SCHEMES
-
-
-def _neutralise_links(text: str) -> str:
-    def inline(match: re.Match) -> str:
-        if unsafe_url(match.group("url")):
-            return "]&#40;" + match.group(0)[2:]
-        return match.group(0)
-
-    def reference(match: re.Match) -> str:
-        if unsafe_url(match.group("url")):
-            return match.group("lead") + "\\[" + match.group(0)[len(match.group("lead")) + 1:]
-        return match.group(0)
-
-    return _REF_DEF.sub(reference, _INLINE_LINK.sub(inline, text))
-
-
-Linker = Callable[[str], "str | None"]
-# A review id standing alone in prose: not part of a link label, URL or longer word.
-_REVIEW_ID = re.compile(r"(?<![\w/#\[.-])([A-Z][A-Z0-9]+-[0-9]{4}-[0-9]{3,})(?![\w\]-]|\.md)")
-
-
-def _escape_prose(text: str, linker: Linker | None) -> str:
-    """Escape the parts of Markdown that could carry markup or change the page's structure."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _ATTR.sub(lambda m: "&#123;" if m.group(0) == "{" else "&#125;", text)
-    text = _HEADING.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-    text = _SETEXT.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
-    text = _neutralise_links(text)
-    if linker is not None:
-        # Every id is a link: a review id mentioned in prose links to that review.
-        text = _REVIEW_ID.sub(lambda m: linker(m.group(1)) or m.group(1), text)
-    return text
-
-
-def reveal_bidi(text: str) -> str:
-    """Show bidirectional override characters instead of obeying them.
-
-    An override (U+202E) makes 'svc-\u202eexe.txt' display as 'svc-txt.exe': in a security
-    record that disguises text, so the characters are shown as a visible mark.
-    """
-    return _BIDI.sub(lambda m: f"\u2039U+{ord(m.group(0)):04X}\u203a", text)
-
-
-def markdown_text(text: str, linker: Linker | None = None) -> str:
-    """Record Markdown made safe: prose escaped, code spans and fences kept as code."""
-    text = reveal_bidi(text)
-    out, last = [], 0
-    for match in _CODE.finditer(text):
-        out.append(_escape_prose(text[last:match.start()], linker))
-        out.append(match.group(0))  # Markdown escapes code itself: it can hold no markup
-        last = match.end()
-    out.append(_escape_prose(text[last:], linker))
-    return "".join(out)
-
-
-def inline_text(value: Any, linker: Linker | None = None) -> str:
-    """A value on one line of Markdown (a list item, a heading, a table cell)."""
-    text = " ".join(str(value).split())
-    return markdown_text(text, linker).replace("|", "\\|")
-
-
-def html_text(value: Any) -> Markup:
-    """A value inside raw HTML written by a template (no Markdown is processed there)."""
-    return Markup(html.escape(reveal_bidi(" ".join(str(value).split())), quote=True))
-
 
 @jinja2.pass_context
 def _finalize(context: jinja2.runtime.Context, value: Any) -> Any:
+    """Every value a template prints is plain text unless a filter here made it Markup."""
     if isinstance(value, Markup):
         return value
     if value is None:
         return ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return value
-    return Markup(inline_text(value, context.get("linker")))
+    return Markup(plain(value))
 
 
 def relative_link(here: str, target: str) -> str:
@@ -173,17 +93,16 @@ class Renderer:
             keep_trailing_newline=True,
         )
         self.env.filters.update(
-            md=jinja2.pass_context(lambda ctx, text: Markup(markdown_text(str(text), ctx.get("linker")))),
-            cell=jinja2.pass_context(lambda ctx, value: Markup(inline_text(value, ctx.get("linker")))),
-            h=html_text,
+            md=jinja2.pass_context(lambda ctx, text: Markup(markdown_block(str(text), ctx.get("linker")))),
+            md_inline=jinja2.pass_context(lambda ctx, text: Markup(markdown_inline(str(text), ctx.get("linker")))),
+            cell=lambda value: Markup(plain(value)),
+            h=lambda value: Markup(attribute(value)),
             slug=slug,
             date=lambda value: wrap(_date(value)),
             day=lambda value: wrap(value.astimezone(dt.timezone.utc).date().isoformat()),
             when=lambda value: wrap(_when(value)),
             plural=_plural,
             anchor=lambda value: str(value).lower(),
-            indent_md=jinja2.pass_context(
-                lambda ctx, text, n=4: Markup(_indent(markdown_text(str(text), ctx.get("linker")), n))),
         )
         self.env.globals.update(globals_ or {})
 
@@ -192,33 +111,29 @@ class Renderer:
 
         def link(target_url: str, text: Any, anchor: str = "") -> Markup:
             target = doc_for(target_url + ("#" + anchor if anchor else ""))
-            return Markup(f"[{inline_text(text)}]({relative_link(here, target)})")
+            return Markup(f"[{plain(text)}]({relative_link(here, target)})")
 
-        def href(target_url: str) -> str:
+        def href(target_url: str) -> Markup:
             """A relative URL for raw HTML written by templates (charts, the fault tree)."""
             path, _, anchor = target_url.partition("#")
             # Pages are served as folders (use_directory_urls): x/y.md is at x/y/.
             base = posixpath.dirname(here) if posixpath.basename(here) == "index.md" else here[:-3]
             rel = posixpath.relpath(path or ".", base or ".")
             rel = "" if rel == "." else rel + "/"
-            return rel + ("#" + anchor if anchor else "")
+            # Built from ids and slugs the schema restricts; escaped for the attribute anyway.
+            return Markup.escape(rel + ("#" + anchor if anchor else ""))
 
         known = self.reviews
 
         def linker(review_id: str) -> str | None:
-            target = doc_for(f"incidents/{review_id}/")
-            if review_id not in known or target == here:
+            """The URL (relative, as raw HTML needs it) of a review mentioned in record text."""
+            if review_id not in known or doc_for(f"incidents/{review_id}/") == here:
                 return None
-            return f"[{review_id}]({relative_link(here, target)})"
+            return str(href(f"incidents/{review_id}/"))
 
         text = self.env.get_template(template).render(**context, here=here, link=link, href=href, linker=linker,
                                                       review_state=known.get)
         return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
-
-
-def _indent(text: str, n: int) -> str:
-    pad = " " * n
-    return "\n".join(pad + line if line.strip() else "" for line in text.splitlines())
 
 
 def _date(value: dt.date | dt.datetime | None) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from generator.diagnostics import Diagnostic, Severity
+from generator.text import github_data, github_property
 
 
 def summary(diagnostics: list[Diagnostic], files: int) -> str:
@@ -33,21 +34,13 @@ def as_json(diagnostics: list[Diagnostic], cwd: Path | None = None) -> str:
     return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def as_github(diagnostics: list[Diagnostic], cwd: Path | None = None) -> str:
     """GitHub Actions workflow commands: each finding becomes a pull-request annotation."""
     lines = []
     for d in diagnostics:
         message = d.message + (f"\n{d.hint}" if d.hint else "")
-        lines.append(f"::{d.severity.value} file={_escape_property(d.display_path(cwd))},line={d.line},col={d.col},"
-                     f"title={_escape_property(d.rule)}::{_escape_data(message)}\n")
+        lines.append(f"::{d.severity.value} file={github_property(d.display_path(cwd))},line={d.line},col={d.col},"
+                     f"title={github_property(d.rule)}::{github_data(message)}\n")
     return "".join(lines)
 
 

@@ -8,8 +8,10 @@ carry an `x-rule` (and `x-message`) so their findings get the rule id, not `sche
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
+import re
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -20,7 +22,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from generator import dates, fastschema
 from generator.diagnostics import Diagnostic, error
-from generator.load import SourceRecord
+from generator.load import SourceRecord, yaml11_surprise
 
 SCHEMA_NAMES = ("review", "taxonomy", "controls")
 
@@ -62,12 +64,39 @@ def fast_validator(name: str) -> fastschema.FastValidator:
 
 def check(record: SourceRecord, name: str) -> list[Diagnostic]:
     """Every schema finding of one record, each at the key or value it is about."""
-    if fast_validator(name).is_valid(record.data):
+    if not record.surprises and fast_validator(name).is_valid(record.data):
         return []  # the common case, answered fast; anything else gets the full check
     errors = list(validator(name).iter_errors(record.data))
-    if not errors:
-        return []
-    return [d for e in _explained(errors) for d in _diagnose(record, e)]
+    found = [d for e in _explained(errors) for d in _diagnose(record, e)]
+    return _yaml11(record, errors, found) if record.surprises else found
+
+
+def _yaml11(record: SourceRecord, errors: list[ValidationError], found: list[Diagnostic]) -> list[Diagnostic]:
+    """Values YAML 1.1 reads surprisingly (1:30 is 90) are errors that say how to write them.
+
+    Where the schema refused the value already (owner: no is the boolean false), its
+    finding gets the explanation as its hint; where the schema took it (users_affected:
+    1:30 is a fine number), the value is an error of its own: it must never be published
+    as something the reviewer did not write. A boolean field's yes/no/on/off is one too:
+    YAML 1.2 tools, the editor's schema check among them, read it as text.
+    """
+    unknown = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
+    at = {(d.line, d.col): i for i, d in enumerate(found)}
+    out = list(found)
+    for path, line, col, raw, value in record.surprises:
+        why = yaml11_surprise(raw, value)
+        if isinstance(value, bool):
+            fix = f"write {str(value).lower()}"
+        elif why and "octal" in why:
+            fix = f"write {value!r}, or {int(raw.replace('_', ''), 10)} if the leading zero is not meant as octal"
+        else:
+            fix = f"write {value!r}, or quote it as '{raw}' if you meant text"
+        if (line, col) in at:
+            i = at[(line, col)]
+            out[i] = dataclasses.replace(out[i], hint=f"{raw} {why}: quote it as '{raw}'")
+        elif not any(path[:len(p)] == p for p in unknown):
+            out.append(error(record.path, line, col, "schema", f"{dotted(path)}: {raw} {why}", fix))
+    return out
 
 
 def _explained(errors: list[ValidationError]) -> list[ValidationError]:
@@ -104,6 +133,12 @@ _TYPE_NAMES = {"string": "text", "integer": "a whole number", "number": "a numbe
 
 
 def _type_hint(value: Any, expected: str) -> str:
+    if expected in ("integer", "number") and isinstance(value, str) and re.fullmatch(r"[-+]?0[oOxXbB][0-9a-fA-F_]+", value.strip()):
+        try:
+            decimal = int(value.strip().replace("_", ""), 0)
+        except ValueError:
+            return "write the number in decimal digits"
+        return f"{value} is YAML 1.2 notation, which a YAML 1.1 reader takes as text: write {decimal}"
     if expected == "string" and isinstance(value, bool):
         return "YAML reads yes/no/on/off/true/false as booleans: put the text in quotes"
     if expected == "string" and isinstance(value, (int, float)):

@@ -8,22 +8,15 @@ import textwrap
 from typing import Callable
 
 from generator.model import STALE_AFTER_DAYS, Action, FaultNode, Review
+from generator.text import printable
+
+__all__ = ["printable", "render"]
 
 Style = Callable[..., str]
 
 
 def _plain(text: str, **_: object) -> str:
     return text
-
-
-# Control characters (a YAML "\e" escape gives ESC) would let a record move the cursor or
-# recolour the terminal, and bidi controls reorder what is shown: print them as escapes.
-_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """Text safe to print on a terminal: control characters shown as \\uXXXX escapes."""
-    return _UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:

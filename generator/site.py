@@ -10,11 +10,16 @@ succeeded, so a failed or interrupted build leaves the old site complete.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
+import errno
 import importlib.util
 import logging
 import os
+import platform
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +47,9 @@ from generator.tags import tag_url
 DEFAULT_CONFIG = Path(__file__).parent / "mkdocs.default.yml"
 PAGE_HELPERS = {"bar_chart": bar_chart, "column_chart": column_chart, "tag_url": tag_url}
 """Functions the page templates call besides the filters (pure: the same arguments, the same text)."""
+THEME_OVERRIDES = Path(__file__).parent / "theme"
+"""Material partials that print every title as text; a configuration that does not name
+them as its custom_dir gets them anyway (after its own custom_dir, before Material)."""
 ASSETS = TEMPLATES / "assets"
 # Folders that are never replaced by a site: a mistaken --site-dir must not delete a project.
 _PROJECT_MARKERS = (".git", "mkdocs.yml", "pyproject.toml", "reviews", "taxonomy.yaml")
@@ -266,10 +274,18 @@ def run_mkdocs(config_file: Path, docs_dir: Path, site_dir: Path, as_of: dt.date
     with _build_environment(as_of) as logs:
         try:
             config = load_config(str(config_file), docs_dir=str(docs_dir), site_dir=str(site_dir))
+            _use_theme_overrides(config)
             build(config)
-        except (MkDocsException, OSError) as exc:
+        except MkDocsException as exc:  # an OSError (disk full, no permission) goes up to build_site
             return [error(config_file, 1, 1, "site", f"MkDocs could not build the site: {exc}")]
     return [warning(config_file, 1, 1, "site", f"MkDocs: {' '.join(message.split())}") for message in logs.messages]
+
+
+def _use_theme_overrides(config: Any) -> None:
+    dirs = config.theme.dirs
+    if any(Path(d).resolve() == THEME_OVERRIDES.resolve() for d in dirs):
+        return
+    dirs.insert(1 if config.theme.custom_dir else 0, str(THEME_OVERRIDES))
 
 
 PAGEFIND_HINT = ("install it with: pip install 'pagefind[bin]' (a dependency of kb, so pip install -e . "
@@ -314,25 +330,168 @@ def run_pagefind(site_dir: Path, config_file: Path) -> list[Diagnostic]:
     return []
 
 
-def _check_site_dir(site_dir: Path, kb_dir: Path) -> None:
-    site, kb = site_dir.resolve(), kb_dir.resolve()
-    if site == kb or kb in site.parents or site in kb.parents or site == Path.cwd().resolve():
-        raise SiteError(f"--site-dir {site_dir} would overlap the knowledge base or the current folder; choose a folder of its own")
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def configured_docs_dir(config_file: Path) -> Path | None:
+    """The docs_dir a configuration names (MkDocs' default: docs/ beside it)."""
+    if config_file == DEFAULT_CONFIG:
+        return None
+    try:
+        text = config_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    match = re.search(r"^docs_dir:[ \t]*['\"]?([^'\"#\n]+?)['\"]?[ \t]*(?:#.*)?$", text, re.M)
+    return (config_file.parent / (match.group(1) if match else "docs")).resolve()
+
+
+def check_site_dir(site_dir: Path, *, kb_dir: Path, config_file: Path) -> None:
+    """Refuse a --site-dir that is, holds or lies inside an input of the build.
+
+    Building replaces the whole folder: a site folder that is the KB, the docs_dir or the
+    hand-written pages (or inside them, or holding them) would delete what the site is
+    built from. The configuration's folder (the project) may hold the site (site/ beside
+    mkdocs.yml is the default) but may not be it or lie inside it.
+    """
+    site = site_dir.resolve()
+    inputs = [("the knowledge base", kb_dir.resolve())]
+    docs = configured_docs_dir(config_file)
+    if docs is not None:
+        inputs.append(("the MkDocs docs_dir (the hand-written pages)", docs))
+    pages = handwritten_dir(config_file)
+    if pages is not None:
+        inputs.append(("the hand-written pages", pages.resolve()))
+    inputs.append(("kb's own package (its templates and theme)", Path(__file__).parent.resolve()))
+    for what, folder in inputs:
+        if _inside(site, folder) or _inside(folder, site):
+            relation = "is" if site == folder else ("lies inside" if _inside(site, folder) else "contains")
+            raise SiteError(f"--site-dir {site_dir} {relation} {what} ({folder}); a build replaces the whole site "
+                            "folder, so it must be a folder of its own, e.g. --site-dir site")
+    holders = [("the folder of the configuration", config_file.parent.resolve()), ("the current folder", Path.cwd().resolve())]
+    if config_file == DEFAULT_CONFIG:
+        holders = holders[1:]
+    for what, folder in holders:
+        if _inside(folder, site):
+            relation = "is" if site == folder else "contains"
+            raise SiteError(f"--site-dir {site_dir} {relation} {what} ({folder}); choose a folder of its own, "
+                            "e.g. --site-dir site")
     if site.is_dir() and any((site / marker).exists() for marker in _PROJECT_MARKERS):
         raise SiteError(f"--site-dir {site_dir} looks like a project folder, not a built site; refusing to replace it")
     if site.exists() and not site.is_dir():
         raise SiteError(f"--site-dir {site_dir} is a file, not a folder")
 
 
+# -- the swap ----------------------------------------------------------------------------
+# A build happens in .<site>.build-<pid>-XXXX beside the site folder. When it succeeded, the
+# finished site and the old one are exchanged with renameat2(RENAME_EXCHANGE): one step, so
+# at every instant the site folder holds one complete site (old, then new). Where the kernel
+# or file system refuses the exchange, two renames are the fallback (the old site moves to
+# .<site>.old-<pid>-XXXX/site, then the new one in); a build killed between them leaves no
+# site folder for that moment, and the next build puts the old site back first. Site folders
+# stay real folders (a symlink flip would turn them into links, which breaks deployments
+# that copy or serve the folder itself).
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
+_SYS_RENAMEAT2 = {"x86_64": 316, "aarch64": 276, "arm64": 276, "riscv64": 276, "i686": 353, "i386": 353, "armv7l": 382,
+                  "ppc64le": 357, "s390x": 347}
+
+
+def _renameat2() -> Callable[[bytes, bytes, int], int] | None:
+    """renameat2 from libc (glibc >= 2.28), else through syscall(); None off Linux."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return None
+    function = getattr(libc, "renameat2", None)
+    if function is not None:
+        function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+        return lambda a, b, flags: function(AT_FDCWD, a, AT_FDCWD, b, flags)
+    number = _SYS_RENAMEAT2.get(platform.machine())
+    if number is None:
+        return None
+    syscall = libc.syscall
+    syscall.restype = ctypes.c_long
+    return lambda a, b, flags: syscall(ctypes.c_long(number), ctypes.c_int(AT_FDCWD), ctypes.c_char_p(a),
+                                       ctypes.c_int(AT_FDCWD), ctypes.c_char_p(b), ctypes.c_uint(flags))
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step; False where the system cannot (then nothing changed)."""
+    call = _renameat2()
+    if call is None:
+        return False
+    if call(os.fsencode(a), os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EPERM):
+        return False  # the file system or kernel has no exchange (or a sandbox forbids it)
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def _step(name: str) -> None:
+    """A point between two steps of publishing. KB_TEST_KILL_AT=<name> kills the build
+    there (SIGKILL, as a crash or an OOM kill would): the kill tests stop at each one."""
+    if os.environ.get("KB_TEST_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _owner_alive(name: str) -> bool:
+    """Whether the build that made a .site.build-<pid>-... folder still runs."""
+    match = re.match(r"\.[^/]*\.(?:build|old)-(\d+)-", name)
+    if match is None:
+        return False
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover(site_dir: Path) -> None:
+    """Clean up after killed builds: put back a site the fallback swap had moved aside,
+    and remove the work folders (.site.build-*, .site.old-*) no running build owns."""
+    parent = site_dir.parent
+    if not parent.is_dir():
+        return
+    leftovers = sorted(p for p in parent.iterdir()
+                       if p.name.startswith((f".{site_dir.name}.build-", f".{site_dir.name}.old-"))
+                       and p.is_dir() and not p.is_symlink() and not _owner_alive(p.name))
+    for folder in leftovers:
+        if not site_dir.exists() and folder.name.startswith(f".{site_dir.name}.old-") and (folder / "site").is_dir():
+            os.rename(folder / "site", site_dir)
+    for folder in leftovers:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def swap_in(new: Path, site_dir: Path) -> None:
-    """Replace site_dir with the finished build `new` (same file system, two renames)."""
-    old = None
-    if site_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-", dir=site_dir.parent))
-        os.rename(site_dir, old / "site")
+    """Replace site_dir with the finished build `new` (same file system): one exchange,
+    or where the system has none, two renames."""
+    _step("before-swap")
+    if not site_dir.exists():
+        os.rename(new, site_dir)
+        _step("swapped")
+        return
+    if exchange(new, site_dir):
+        _step("exchanged")  # site_dir: the new site; `new`: the old one
+        shutil.rmtree(new, ignore_errors=True)
+        _step("swapped")
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.old-{os.getpid()}-", dir=site_dir.parent))
+    os.rename(site_dir, old / "site")
+    _step("moved-aside")
     os.rename(new, site_dir)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    _step("moved-in")
+    shutil.rmtree(old, ignore_errors=True)
+    _step("swapped")
 
 
 @dataclass(frozen=True)
@@ -438,22 +597,38 @@ def build_site(settings: Settings, *, stage: Stage = _quiet) -> Result[Knowledge
     indexing for search, publishing.
     """
     config_file = find_config(settings)
+    check_site_dir(settings.site_dir, kb_dir=settings.kb_dir, config_file=config_file)
     checked, tree = prepare_docs(settings, stage=stage)
     if tree is None:
         return checked
-    _check_site_dir(settings.site_dir, settings.kb_dir)
     site_dir = settings.site_dir.absolute()
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-", dir=site_dir.parent))
     try:
+        return _publish(settings, config_file, checked, tree, site_dir, stage)
+    except OSError as exc:
+        # A full disk, an unwritable folder: say which path, and that nothing was lost.
+        where = exc.filename or site_dir.parent
+        kept = f"the previous site at {settings.site_dir} is kept" if site_dir.exists() else "no site was written"
+        raise SiteError(f"could not write {where}: {exc.strerror or exc}; {kept}") from exc
+
+
+def _publish(settings: Settings, config_file: Path, checked: Result[KnowledgeBase], tree: DocsTree,
+             site_dir: Path, stage: Stage) -> Result[KnowledgeBase]:
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    recover(site_dir)
+    work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-{os.getpid()}-", dir=site_dir.parent))
+    try:
+        _step("work-created")
         tree.write(work / "docs")
+        _step("docs-written")
         stage("running Zensical" if settings.engine == "zensical" else "running MkDocs")
         found = _engine(settings.engine)(config_file, work / "docs", work / "site", settings.as_of)
         result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
+        _step("site-built")
         if not result.failed(strict=settings.strict):
             stage("indexing for search")
             found += run_pagefind(work / "site", config_file)
             result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
+            _step("indexed")
         if not result.failed(strict=settings.strict):
             stage("publishing")
             swap_in(work / "site", site_dir)

@@ -114,7 +114,8 @@ def test_yaml_no_for_an_owner_is_explained():
     _, found = check(text)
     assert found == [("schema", *locate(text, "no\n"))]
     assert messages(text) == ["actions[1].owner: expected text, found the boolean false | "
-                              "YAML reads yes/no/on/off/true/false as booleans: put the text in quotes"]
+                              "no is read by YAML 1.1 as the boolean false, but as text by YAML 1.2 tools and editors: "
+                              "quote it as 'no'"]
 
 
 @pytest.mark.parametrize("field, value, fragment", [
