@@ -258,7 +258,7 @@ class CachedRecord(SourceRecord):
         return self._content
 
     @property
-    def data(self) -> Any:  # type: ignore[override]
+    def data(self) -> Any:
         return self._load()[0]
 
     @property

@@ -213,8 +213,9 @@ def _stages() -> Iterator[Callable[[str], None]]:
         yield lambda name: echo(f"kb: {name}", err=True)
         return
     shown = {"name": ""}
-    with click.progressbar(length=BUILD_STAGES, file=sys.stderr, show_eta=False, show_percent=False,
-                           item_show_func=lambda _: shown["name"], label="kb build") as bar:
+    bar: Any = click.progressbar(length=BUILD_STAGES, file=sys.stderr, show_eta=False, show_percent=False,
+                                 item_show_func=lambda _: shown["name"], label="kb build")
+    with bar:
         def stage(name: str) -> None:
             started, shown["name"] = shown["name"], name
             if started:

@@ -24,7 +24,7 @@ from typing import Any, Callable
 try:
     import jsonschema_rs
 except ImportError:  # optional: the full check alone gives the same findings, slower
-    jsonschema_rs = None
+    jsonschema_rs = None  # type: ignore[assignment]  # checked before every use
 
 # Characters Python's regular expressions treat as whitespace and Rust's do not.
 _DIALECT_GAP = re.compile("[\x1c-\x1f\x85]")

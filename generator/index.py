@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from generator import schema
 from generator.cache import FileCache, RecordChecks, quiet_gc
@@ -237,7 +237,8 @@ def _frameworks(record: SourceRecord | None, found: list[Diagnostic]) -> tuple[F
         for c_index, item in enumerate(fw.get("controls", []) if isinstance(fw, dict) and isinstance(fw.get("controls"), list) else []):
             targets = item.get("replaced_by") if isinstance(item, dict) else None
             listed = isinstance(targets, list)
-            for t_index, target in enumerate(targets if listed else [targets]):
+            candidates: list[Any] = targets if isinstance(targets, list) else [targets]
+            for t_index, target in enumerate(candidates):
                 if isinstance(target, str) and target not in known:
                     where = ("frameworks", f_index, "controls", c_index, "replaced_by") + ((t_index,) if listed else ())
                     found.append(error(record.path, *record.at_value(where), "unknown-replacement",

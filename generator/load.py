@@ -36,7 +36,7 @@ _SCAN_ABOVE = _SAFE_COMPOSE_DEPTH // 2 if Loader is not yaml.SafeLoader else MAX
 
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp")}
-_COLLECTION_TAGS = {yaml.MappingNode: _TAG + "map", yaml.SequenceNode: _TAG + "seq"}
+_COLLECTION_TAGS: dict[type, str] = {yaml.MappingNode: _TAG + "map", yaml.SequenceNode: _TAG + "seq"}
 _CONSTRUCTOR = yaml.SafeLoader("")  # only its scalar converters are used (int, float, bool)
 
 JsonPath = tuple  # of str keys and int indices
@@ -176,11 +176,12 @@ class _Builder:
         if type(node) in _COLLECTION_TAGS and node.tag != _COLLECTION_TAGS[type(node)]:
             raise _unsupported_tag(node)  # e.g. !!python/object/apply on a list, never constructed
         self.active.add(key)
+        value: Any
         if isinstance(node, yaml.MappingNode):
             value, height, size = self._mapping(node, path, depth)
         elif isinstance(node, yaml.SequenceNode):
             value, height, size = self._sequence(node, path, depth)
-        else:
+        elif isinstance(node, yaml.ScalarNode):
             value, height, size = self._scalar(node), 0, 1
             if not node.style and node.tag in _SURPRISING_TAGS and yaml11_surprise(node.value, value):
                 self.surprises.append((path, *_mark(node), node.value, value))
@@ -188,7 +189,7 @@ class _Builder:
         self.done[key], self.heights[key], self.sizes[key] = value, height, size
         return value, height, size
 
-    def _scalar(self, node: yaml.Node) -> Any:
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
         tag = node.tag
         if tag not in _SCALAR_TAGS:
             if tag == _TAG + "merge":
@@ -318,7 +319,7 @@ def _too_deep(text: str) -> tuple[int, int] | None:
             event = loader.get_event()
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
-                if depth > MAX_DEPTH:
+                if depth > MAX_DEPTH and event.start_mark is not None:
                     return event.start_mark.line + 1, event.start_mark.column + 1
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
@@ -341,11 +342,11 @@ def _could_be_deep(text: str, levels: int) -> bool:
 
 def _line_col_of_offset(data: bytes | str, offset: int) -> tuple[int, int]:
     """1-based line and column (in characters) of an offset into text, or into UTF-8 bytes."""
-    newline = b"\n" if isinstance(data, bytes) else "\n"
-    line = data.count(newline, 0, offset) + 1
-    start = data.rfind(newline, 0, offset) + 1
-    before = data[start:offset]
-    return line, len(before.decode("utf-8", "replace") if isinstance(before, bytes) else before) + 1
+    if isinstance(data, bytes):
+        start = data.rfind(b"\n", 0, offset) + 1
+        return data.count(b"\n", 0, offset) + 1, len(data[start:offset].decode("utf-8", "replace")) + 1
+    start = data.rfind("\n", 0, offset) + 1
+    return data.count("\n", 0, offset) + 1, len(data[start:offset]) + 1
 
 
 def _flow_limit_position(text: str) -> tuple[int, int] | None:
@@ -393,7 +394,7 @@ def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> Diagnostic:
         line, col = _flow_limit_position(text) or (line, col)
         return error(path, line, col, "nesting-depth", f"the document nests deeper than {MAX_DEPTH} levels")
     runaway = _runaway_quote(text, mark) if mark is not None else None
-    if runaway is not None:
+    if runaway is not None and mark is not None:
         return error(path, runaway.line + 1, runaway.column + 1, "yaml",
                      f"not valid YAML: the quoted text opened here runs on to line {mark.line + 1}, where "
                      f"the parser stops ({problem})",

@@ -27,10 +27,10 @@ from html.parser import HTMLParser
 from typing import Callable
 
 import nh3
-
-from generator.procedure import REVIEW_ID
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+
+from generator.procedure import REVIEW_ID
 
 Linker = Callable[[str], "str | None"]
 """Review id -> the relative URL of its page (None: not a link, e.g. the page itself)."""
@@ -109,7 +109,7 @@ def unsafe_url(url: str) -> bool:
     """Whether a link target uses a scheme other than http, https or mailto."""
     cleaned = re.sub(r"[\x00-\x20\x7f<>]", "", html.unescape(url)).lower()
     match = _SCHEME.match(cleaned)
-    return bool(match) and match.group(1) not in SAFE_SCHEMES
+    return match is not None and match.group(1) not in SAFE_SCHEMES
 
 
 def _parser() -> MarkdownIt:

@@ -322,6 +322,22 @@ def _tuple(value: Any) -> tuple:
     return tuple(value or ())
 
 
+def _day(text: Any) -> dt.date:
+    """A date the schema has already checked (a None here would be a bug upstream)."""
+    day = dates.parse_date(text)
+    if day is None:
+        raise ValueError(f"{text!r} is not a date; records reach the model only after the schema check")
+    return day
+
+
+def _instant(text: Any) -> dt.datetime:
+    """A timestamp the schema has already checked."""
+    instant = dates.parse_timestamp(text)
+    if instant is None:
+        raise ValueError(f"{text!r} is not a timestamp; records reach the model only after the schema check")
+    return instant
+
+
 def _date(text: Any) -> dt.date | None:
     return dates.parse_date(text) if text is not None else None
 
@@ -343,7 +359,7 @@ def _effectiveness(item: dict | None) -> Effectiveness | None:
 
 
 def _approval(item: dict) -> Approval:
-    return Approval(item["approver"], item["role"], dates.parse_date(item["date"]), item.get("action_plan"),
+    return Approval(item["approver"], item["role"], _day(item["date"]), item.get("action_plan"),
                     item.get("resources"), _date(item.get("executive_briefing")))
 
 
@@ -358,16 +374,16 @@ def review_from_data(data: dict, source: Path) -> Review:
         review_reasons=_tuple(data.get("review_reasons")),
         status=data["status"],
         classification=data.get("classification", DEFAULT_TLP),
-        detected=dates.parse_timestamp(incident["detected"]),
-        resolved=dates.parse_timestamp(incident["resolved"]),
+        detected=_instant(incident["detected"]),
+        resolved=_instant(incident["resolved"]),
         services=_tuple(incident.get("services")),
         attack_vector=incident.get("attack_vector"),
-        held=dates.parse_timestamp(meeting["held"]),
+        held=_instant(meeting["held"]),
         facilitator=meeting["facilitator"],
         participants=tuple(Participant(p["name"], p.get("role")) for p in meeting.get("participants", ())),
         summary=data["summary"],
         impact=Impact(impact["description"], impact.get("users_affected"), impact.get("data_exposed"), impact.get("regulatory")),
-        timeline=tuple(TimelineEntry(dates.parse_timestamp(e["at"]), e["at"], e["event"], bool(e.get("decision", False)))
+        timeline=tuple(TimelineEntry(_instant(e["at"]), e["at"], e["event"], bool(e.get("decision", False)))
                        for e in data["timeline"]),
         went_well=_tuple(data.get("went_well")),
         to_improve=_tuple(data.get("to_improve")),
@@ -382,10 +398,10 @@ def review_from_data(data: dict, source: Path) -> Review:
         lessons=tuple(_lesson(item) for item in data["lessons"]),
         actions=tuple(
             Action(
-                id=a["id"], title=a["title"], owner=a["owner"], due=dates.parse_date(a["due"]),
+                id=a["id"], title=a["title"], owner=a["owner"], due=_day(a["due"]),
                 success_criteria=a["success_criteria"], status=a["status"], completed=_date(a.get("completed")),
                 lessons=_tuple(a.get("lessons")),
-                progress=tuple(Progress(dates.parse_date(p["date"]), p["note"]) for p in a.get("progress", ())),
+                progress=tuple(Progress(_day(p["date"]), p["note"]) for p in a.get("progress", ())),
                 effectiveness=_effectiveness(a.get("effectiveness")),
             )
             for a in data["actions"]

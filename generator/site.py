@@ -169,7 +169,7 @@ def feed_site(config_file: Path) -> feed.FeedSite:
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         config = None
     config = config if isinstance(config, dict) else {}
-    name = config.get("site_name") if isinstance(config.get("site_name"), str) else "Post-incident reviews"
+    name = config["site_name"] if isinstance(config.get("site_name"), str) else "Post-incident reviews"
     url = config.get("site_url") if isinstance(config.get("site_url"), str) and config.get("site_url") else None
     return feed.FeedSite(name, url if url is None or url.endswith("/") else url + "/")
 

@@ -110,7 +110,9 @@ def approval_lags(kb: KnowledgeBase) -> list[tuple[Review, int]]:
 
 def most_recent_approvals(lags: list[tuple[Review, int]], count: int) -> list[tuple[Review, int]]:
     """The `count` latest approvals (by approval date, then id), oldest of them first."""
-    latest = sorted(lags, key=lambda item: (item[0].approval.date, item[0].id))[-count:]
+    # Every review here has an approval (approval_lags); date.min only satisfies the type.
+    latest = sorted(lags, key=lambda item: (item[0].approval.date if item[0].approval else dt.date.min,
+                                            item[0].id))[-count:]
     return latest
 
 
