@@ -503,7 +503,7 @@ def test_export_bad_options_are_usage_errors(export_kb: Path, tmp_path: Path, op
 def test_progress_bar_only_for_large_kbs_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
-    from generator import cli
+    from generator.cli import common as cli
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -118,7 +118,7 @@ def test_text_output_names_review_place_url_and_excerpt(tmp_path: Path) -> None:
 
 
 def test_colour_only_on_a_terminal_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator import cli
+    from generator.cli import common as cli
 
     monkeypatch.setattr(cli.sys.stdout, "isatty", lambda: True, raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)

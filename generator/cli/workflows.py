@@ -1,344 +1,26 @@
-"""The `kb` command line: parse options, call the pipeline, report, exit. Nothing else.
+"""The everyday commands: kb new, search, show, similar, actions, training, export, evidence.
 
-Exit codes (the contract): 0 no errors (and with --strict no warnings), 1 findings,
-2 usage error.
+The commands that read the KB go through index.validate and audience.view, so none shows
+more than the site would; a KB with errors still serves its valid records, with a warning.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
+import json
 import os
-import sys
 from pathlib import Path
-from typing import Any, Callable, Iterator
 
 import click
 
-from generator import __version__, dates
-from generator.diagnostics import Result
-from generator.report import FORMATS, summary
-from generator.settings import AUDIENCES, ENGINES, TRACKER_AUDIENCES, Settings
-from generator.text import terminal
+from generator.cli.common import (DATE, KBError, _checked, _colour, _complete_categories, _complete_ids, _progress,
+                                  _published, _style, _warn_errors, as_of_option, echo, kb_dir_option)
+from generator.model import ACTION_STATUSES, LESSON_KINDS, SEVERITIES
+from generator.settings import AUDIENCES, TRACKER_AUDIENCES
+from generator.show import printable
 
 
-class KBError(click.ClickException):
-    """A failure the user can act on, reported without a traceback (exit 1)."""
-
-    exit_code = 1
-
-    def format_message(self) -> str:
-        return terminal(self.message)
-
-
-def echo(text: str, *, err: bool = False, nl: bool = True, workflow_commands: bool = False,
-         colours: bool = False) -> None:
-    """Every line a command prints goes through here: generator.text.terminal escapes
-    control characters and defuses GitHub workflow commands that record text could form."""
-    click.echo(terminal(str(text), workflow_commands=workflow_commands, colours=colours), err=err, nl=nl)
-
-
-class _Date(click.ParamType):
-    name = "DATE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.date:
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dates.parse_day(str(value))
-        except ValueError:
-            # A real-looking but impossible day says which day the month lacks ("November has 30 days").
-            self.fail(dates.impossible_date(str(value)) or f"{value!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-03-31",
-                      param, ctx)
-
-
-DATE = _Date()
-
-
-class _Group(click.Group):
-    """Turns an unexpected exception into a one-line error instead of a traceback."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            value = super().invoke(ctx)
-            sys.stdout.flush()  # a closed pipe shows here, not at shutdown where it cannot be caught
-            return value
-        except BrokenPipeError:
-            _stop_quietly()
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt):
-            raise
-        except OSError as exc:
-            if os.environ.get("KB_DEBUG"):
-                raise
-            raise KBError(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)) from exc
-        except Exception as exc:  # a bug: say so plainly, never a traceback
-            if os.environ.get("KB_DEBUG"):
-                raise
-            raise KBError(f"internal error ({type(exc).__name__}: {exc}); run with KB_DEBUG=1 for details "
-                          "and report it") from exc
-
-
-SIGPIPE_EXIT = 141
-"""The exit status of a Unix tool stopped by SIGPIPE (128 + 13): `kb search ... | head -1`."""
-
-
-def _stop_quietly() -> None:
-    """The reader of standard output went away (`| head -1`): stop as Unix tools do, silently.
-
-    Standard output is pointed at /dev/null first, so that Python's own flush at shutdown
-    does not print "Exception ignored ... BrokenPipeError".
-    """
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-    except (OSError, ValueError):  # no real file descriptor (a test runner's buffer)
-        pass
-    sys.exit(SIGPIPE_EXIT)
-
-
-def kb_options(function: Callable) -> Callable:
-    """The options every command that reads the KB shares: --kb, --as-of, --strict."""
-
-    @click.option("--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb",
-                  show_default=True, help="The knowledge base folder (reviews/, taxonomy.yaml, controls.yaml).")
-    @click.option("--as-of", type=DATE, default=None,
-                  help="The day overdue actions are judged on (YYYY-MM-DD). Default: today.")
-    @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return function(*args, **kwargs)
-
-    return wrapper
-
-
-def _settings(kb_dir: Path, as_of: dt.date | None, strict: bool, **extra: Any) -> Settings:
-    return Settings(kb_dir=kb_dir, as_of=as_of or dt.date.today(), strict=strict, **extra)
-
-
-def _report(result: Result, fmt: str, *, strict: bool, failed: str = "") -> None:
-    """Print the findings and exit 1 if the run failed (saying `failed` last, when given)."""
-    output = FORMATS[fmt](result.diagnostics, None)
-    if output:
-        echo(output, nl=False, workflow_commands=fmt == "github")
-    if fmt != "json":
-        echo(summary(result.diagnostics, result.value.files), err=True)
-    if result.failed(strict=strict):
-        if failed:
-            echo(failed, err=True)
-        sys.exit(1)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="kb")
-def main() -> None:
-    """Knowledge base of security post-incident reviews.
-
-    Reviewers keep one YAML record per review in kb/reviews/; `kb validate` checks them,
-    `kb build` publishes the cross-linked site.
-    """
-
-
-@main.command()
-@kb_options
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), default="text", show_default=True,
-              help="text for people, json for scripts, github for pull-request annotations.")
-def validate(kb_dir: Path, as_of: dt.date | None, strict: bool, fmt: str) -> None:
-    """Check every record against the schemas and the review procedure's rules.
-
-    Prints PATH:LINE:COL: error|warning: MESSAGE [rule] for each finding. Exit 0 when
-    clean, 1 on errors (or on warnings with --strict), 2 on a usage error.
-    """
-    from generator.index import check as run_validate
-
-    settings = _settings(kb_dir, as_of, strict)
-    _report(run_validate(settings.kb_dir, as_of=settings.as_of), fmt, strict=strict)
-
-
-def site_options(function: Callable) -> Callable:
-    """Options of the commands that publish: --audience and --training-since."""
-
-    @click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
-                  help="internal: all but TLP:RED content; public: only TLP:CLEAR and TLP:GREEN reviews.")
-    @click.option("--training-since", type=DATE, default=None,
-                  help="Start of the training page's 'new since' section. Default: 90 days before --as-of.")
-    @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="The MkDocs configuration. Default: ./mkdocs.yml, else the one beside the KB folder, else built in.")
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return function(*args, **kwargs)
-
-    return wrapper
-
-
-@main.command()
-@kb_options
-@site_options
-@click.option("--site-dir", type=click.Path(file_okay=False, path_type=Path), default="site", show_default=True,
-              help="Where the site is written; replaced only when the whole build succeeded.")
-@click.option("--engine", type=click.Choice(ENGINES), default="mkdocs", show_default=True,
-              help="The site engine that reads mkdocs.yml: MkDocs, or Zensical (optional extra: pip install -e '.[zensical]').")
-def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, training_since: dt.date | None,
-          config_file: Path | None, site_dir: Path, engine: str) -> None:
-    """Validate the KB, then publish it as a static site (MkDocs + Material).
-
-    Writes nothing when the KB has errors (or warnings with --strict); the previous
-    site stays complete until the new one is ready.
-    """
-    from generator.site import SiteError, build_site
-
-    settings = _settings(kb_dir, as_of, strict, audience=audience, training_since=training_since,
-                         config_file=config_file, site_dir=site_dir, engine=engine)
-    kept = (f"the previous site in {site_dir}/ is kept" if site_dir.is_dir()
-            else f"nothing was written to {site_dir}/")
-    try:
-        with _stages() as stage:
-            result = build_site(settings, stage=stage)
-    except SiteError as exc:
-        raise KBError(f"{exc}; the site was not written, {kept}") from exc
-    _report(result, "text", strict=strict, failed=f"kb: the site was not written; {kept}")
-    echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
-
-
-BUILD_STAGES = 5
-"""validating, rendering, running MkDocs, indexing for search, publishing."""
-
-
-@contextlib.contextmanager
-def _stages() -> Iterator[Callable[[str], None]]:
-    """What `kb build` is doing, on standard error: a bar with the stage's name on a terminal,
-    one plain line a stage ("kb: rendering 1,213 pages") in CI logs and other non-terminals."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
-        yield lambda name: echo(f"kb: {name}", err=True)
-        return
-    shown = {"name": ""}
-    bar: Any = click.progressbar(length=BUILD_STAGES, file=sys.stderr, show_eta=False, show_percent=False,
-                                 item_show_func=lambda _: shown["name"], label="kb build")
-    with bar:
-        def stage(name: str) -> None:
-            started, shown["name"] = shown["name"], name
-            if started:
-                bar.update(1)  # the previous stage is done
-            else:
-                bar.render_progress()
-        yield stage
-        if shown["name"] == "publishing":
-            bar.update(1)
-
-
-@main.command()
-@kb_options
-@site_options
-@click.option("--dev-addr", default="127.0.0.1:8000", show_default=True, help="Address the preview listens on.")
-def serve(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, training_since: dt.date | None,
-          config_file: Path | None, dev_addr: str) -> None:
-    """Preview the site; editing a record regenerates its pages and refreshes the browser."""
-    from generator.preview import serve as run_serve
-    from generator.site import SiteError
-
-    settings = _settings(kb_dir, as_of, strict, audience=audience, training_since=training_since,
-                         config_file=config_file)
-    try:
-        run_serve(settings, dev_addr=dev_addr)
-    except SiteError as exc:
-        raise KBError(str(exc)) from exc
-
-
-# -- everyday workflows --------------------------------------------------------------
-# kb new, search, show, actions, training and export. The commands that read the KB go
-# through index.validate and audience.view, so none shows more than the site would; a KB
-# with errors still serves its valid records, with a warning.
-# (Imported here, not at the top, so that this section stays an addition to the file.)
-
-import json  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
-
-from generator.model import ACTION_STATUSES, LESSON_KINDS, SEVERITIES  # noqa: E402
-from generator.show import printable  # noqa: E402
-
-if TYPE_CHECKING:  # the model is loaded only by the commands that need it
-    from generator.index import KnowledgeBase
-
-PROGRESS_MIN = 1000
-"""KBs with at least this many review files show progress on a terminal (on standard error)."""
-
-_kb_dir = click.option("--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb",
-                       show_default=True, help="The knowledge base folder (reviews/, taxonomy.yaml, controls.yaml).")
-_as_of = click.option("--as-of", type=DATE, default=None,
-                      help="The day overdue actions are judged on (YYYY-MM-DD). Default: today.")
-
-
-def _colour() -> bool:
-    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
-    return "NO_COLOR" not in os.environ and sys.stdout.isatty()
-
-
-def _style() -> Callable[..., str]:
-    return click.style if _colour() else (lambda text, **_: text)
-
-
-def _record_ids(kb_dir: Path) -> list[str]:
-    """The ids the record files of a KB are named after (none when reviews/ cannot be read)."""
-    try:
-        return sorted({Path(e.name).stem for e in os.scandir(kb_dir / "reviews") if e.name.endswith((".yaml", ".yml")) and not e.name.startswith(".")})
-    except OSError:
-        return []
-
-
-def _checked(kb_dir: Path, as_of: dt.date, audience: str = "internal") -> tuple[KnowledgeBase, int]:
-    """The KB as the audience may see it, and how many errors the KB has (their records are left out)."""
-    from generator.audience import view
-    from generator.index import validate as run_validate
-
-    files = len(_record_ids(kb_dir))
-    if files >= PROGRESS_MIN and sys.stderr.isatty():
-        echo(f"reading {files:,} review files…", err=True)
-    result = run_validate(kb_dir, as_of=as_of)
-    # "all" (kb actions): every review the user's files hold, TLP:RED included.
-    return (result.value if audience == "all" else view(result.value, audience)), len(result.errors)
-
-
-def _warn_errors(count: int) -> None:
-    if count:
-        echo(f"warning: the knowledge base has {count} error{'' if count == 1 else 's'}; records with errors "
-                   "are left out (run kb validate)", err=True)
-
-
-def _published(kb_dir: Path, as_of: dt.date, audience: str = "internal") -> KnowledgeBase:
-    """The KB as the audience may see it; a KB with errors still serves its valid reviews."""
-    kb, errors = _checked(kb_dir, as_of, audience)
-    _warn_errors(errors)
-    return kb
-
-
-@contextlib.contextmanager
-def _progress(label: str, total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on standard error for a long job on a terminal; None (no bar) otherwise."""
-    if total < PROGRESS_MIN or not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield bar.update
-
-
-def _complete_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion of review ids: the record files of the KB (--kb, else ./kb)."""
-    return [i for i in _record_ids(Path(ctx.params.get("kb_dir") or "kb")) if i.startswith(incomplete)]
-
-
-def _complete_categories(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    """Shell completion of category ids, from the KB's taxonomy.yaml."""
-    from generator.load import read_file
-
-    kb_dir = Path(ctx.params.get("kb_dir") or "kb").resolve()
-    record, _ = read_file(kb_dir / "taxonomy.yaml", kb_dir)
-    items = record.data.get("categories") if record and isinstance(record.data, dict) else None
-    ids = [item.get("id") for item in items or [] if isinstance(item, dict)]
-    return sorted(i for i in ids if isinstance(i, str) and i.startswith(incomplete))
-
-
-@main.command()
+@click.command()
 @click.option("--kb", "kb_dir", type=click.Path(file_okay=False, path_type=Path), default="kb", show_default=True,
               help="The knowledge base folder (created, with reviews/, if missing).")
 @click.option("--severity", type=click.Choice(SEVERITIES), default="P2", show_default=True,
@@ -381,9 +63,9 @@ def new(kb_dir: Path, severity: str, title: str | None, as_of: dt.date | None, s
                    "(see the record format)", err=True)
 
 
-@main.command()
+@click.command()
 @click.argument("query")
-@_kb_dir
+@kb_dir_option
 @click.option("--category", metavar="ID", shell_complete=_complete_categories,
               help="Only reviews with this root-cause category (an id from taxonomy.yaml).")
 @click.option("--control", metavar="REF", help="Only reviews citing this control (FRAMEWORK/CONTROL).")
@@ -434,10 +116,10 @@ def search(query: str, kb_dir: Path, category: str | None, control: str | None, 
             echo(f"  also in: {', '.join(hit.also)}")
 
 
-@main.command()
+@click.command()
 @click.argument("review_id", metavar="ID", shell_complete=_complete_ids)
-@_kb_dir
-@_as_of
+@kb_dir_option
+@as_of_option
 def show(review_id: str, kb_dir: Path, as_of: dt.date | None) -> None:
     """Print one review readably in the terminal (a TLP:RED one only as restricted).
 
@@ -465,9 +147,9 @@ def show(review_id: str, kb_dir: Path, as_of: dt.date | None) -> None:
     raise KBError(f"no review {given!r}; {suggest(review_id, [*kb.by_id, *kb.restricted])}")
 
 
-@main.command("similar")
+@click.command("similar")
 @click.argument("review_id", metavar="ID", shell_complete=_complete_ids)
-@_kb_dir
+@kb_dir_option
 @click.option("--limit", type=click.IntRange(1, 100), default=5, show_default=True, help="At most this many reviews.")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
               help="internal: all but TLP:RED reviews; public: only TLP:CLEAR and TLP:GREEN reviews.")
@@ -493,8 +175,8 @@ def similar_reviews(review_id: str, kb_dir: Path, limit: int, audience: str, fmt
     echo(similar.as_text(found), nl=False)
 
 
-@main.command()
-@_kb_dir
+@click.command()
+@kb_dir_option
 @click.option("--status", "statuses", multiple=True, type=click.Choice(ACTION_STATUSES),
               help="Only actions with this status (repeat for several).")
 @click.option("--owner", metavar="NAME", help="Only actions whose owner contains this text (case-insensitive).")
@@ -506,7 +188,7 @@ def similar_reviews(review_id: str, kb_dir: Path, limit: int, audience: str, fmt
 @click.option("--audience", type=click.Choice(TRACKER_AUDIENCES), default="all", show_default=True,
               help="all: every review the KB holds, TLP:RED too (each row carries its label); "
                    "internal or public: what the site publishes for that audience.")
-@_as_of
+@as_of_option
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
               help="text: a table; json: a list of objects; csv: one row an action.")
 def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue: bool, due_within: int | None,
@@ -535,11 +217,11 @@ def actions(kb_dir: Path, statuses: tuple[str, ...], owner: str | None, overdue:
         echo(tracker.as_text(rows, style=_style()), nl=False, colours=True)
         echo(tracker.summary(rows), err=True)
     if (overdue or stale) and rows:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
-@main.command()
-@_kb_dir
+@click.command()
+@kb_dir_option
 @click.option("--since", type=DATE, required=True, help="Lessons of reviews held on or after this date (YYYY-MM-DD).")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
               help="internal: all but TLP:RED reviews; public: only TLP:CLEAR and TLP:GREEN reviews.")
@@ -570,15 +252,15 @@ def _print_schema(ctx: click.Context, param: click.Parameter, value: bool) -> No
         ctx.exit(0)
 
 
-@main.command()
-@_kb_dir
+@click.command()
+@kb_dir_option
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True,
               help="json: one document; csv: reviews.csv, lessons.csv, actions.csv and recurrences.csv.")
 @click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
               help="internal: all but TLP:RED content; public: only TLP:CLEAR and TLP:GREEN reviews.")
 @click.option("--output", type=click.Path(path_type=Path), default=None,
               help="json: the file to write (default: standard output). csv: the folder for the three files.")
-@_as_of
+@as_of_option
 @click.option("--schema", is_flag=True, is_eager=True, expose_value=False, callback=_print_schema,
               help="Print the JSON Schema of the export document and exit.")
 def export(kb_dir: Path, fmt: str, audience: str, output: Path | None, as_of: dt.date | None) -> None:
@@ -610,14 +292,14 @@ def export(kb_dir: Path, fmt: str, audience: str, output: Path | None, as_of: dt
         echo(f"wrote {path}", err=True)
 
 
-@main.command()
+@click.command()
 @click.argument("ref", metavar="REF")
-@_kb_dir
+@kb_dir_option
 @click.option("--from", "start", type=DATE, default=None,
               help="First day of the audit period: reviews held on or after it (YYYY-MM-DD).")
 @click.option("--to", "end", type=DATE, default=None,
               help="Last day of the audit period: reviews held on or before it (YYYY-MM-DD).")
-@_as_of
+@as_of_option
 @click.option("--audience", type=click.Choice(AUDIENCES), default="internal", show_default=True,
               help="internal: all but TLP:RED content (those named by id only); public: only TLP:CLEAR and TLP:GREEN reviews.")
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown", show_default=True,
