@@ -100,13 +100,18 @@ def _stop_quietly() -> None:
     raise click.exceptions.Exit(SIGPIPE_EXIT)
 
 
-def kb_options(function: Callable) -> Callable:
-    """The options every command that reads the KB shares: --kb, --as-of, --strict."""
+kb_dir_option = click.option(
+    "--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb", show_default=True,
+    help="The knowledge base folder (reviews/, taxonomy.yaml, controls.yaml).")
+as_of_option = click.option("--as-of", type=DATE, default=None,
+                            help="The day overdue actions are judged on (YYYY-MM-DD). Default: today.")
 
-    @click.option("--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb",
-                  show_default=True, help="The knowledge base folder (reviews/, taxonomy.yaml, controls.yaml).")
-    @click.option("--as-of", type=DATE, default=None,
-                  help="The day overdue actions are judged on (YYYY-MM-DD). Default: today.")
+
+def kb_options(function: Callable) -> Callable:
+    """The options every command that checks the KB shares: --kb, --as-of, --strict."""
+
+    @kb_dir_option
+    @as_of_option
     @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -151,10 +156,6 @@ def site_options(function: Callable) -> Callable:
 PROGRESS_MIN = 1000
 """KBs with at least this many review files show progress on a terminal (on standard error)."""
 
-kb_dir_option = click.option("--kb", "kb_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default="kb",
-                       show_default=True, help="The knowledge base folder (reviews/, taxonomy.yaml, controls.yaml).")
-as_of_option = click.option("--as-of", type=DATE, default=None,
-                      help="The day overdue actions are judged on (YYYY-MM-DD). Default: today.")
 
 
 def _colour() -> bool:
