@@ -49,20 +49,16 @@ def relative_link(here: str, target: str) -> str:
     return link + ("#" + anchor if anchor else "")
 
 
-# search/ too: its raw <script src> is page-relative, and Zensical resolves raw HTML URLs
-# against the Markdown file, so the file must sit in the folder the page is served from.
-INDEX_URLS = ("incidents/", "root-causes/", "controls/", "lessons/", "actions/", "training/", "metrics/", "search/")
-
-
 def doc_for(url: str) -> str:
-    """Docs path for a site URL: section indexes are folder index pages, others files."""
+    """Docs path for a site URL: every page is the index page of its folder (incidents/X/ is
+    incidents/X/index.md).
+
+    Raw HTML in a page (sanitized record text, charts, tag links) links relatively, and
+    MkDocs resolves such links against the page's URL while Zensical resolves them against
+    the Markdown file: with every page an index.md the two are the same folder.
+    """
     path, _, anchor = url.partition("#")
-    if path in ("", "/"):
-        doc = "index.md"
-    elif path in INDEX_URLS:
-        doc = path + "index.md"
-    else:
-        doc = path.rstrip("/") + ".md"
+    doc = "index.md" if path in ("", "/") else path.strip("/") + "/index.md"
     return doc + ("#" + anchor if anchor else "")
 
 

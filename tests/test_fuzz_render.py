@@ -66,6 +66,6 @@ def test_any_valid_text_renders_inert(title: str, summary: str, lesson: str, eve
     assume(not result.errors)
     files, problems = render_pages(result.value, Settings(kb_dir=root, as_of=dt.date(2025, 4, 1)))
     assert not problems
-    for doc in ("incidents/INC-2025-001.md", "lessons/index.md", "index.md", "actions/index.md"):
+    for doc in ("incidents/INC-2025-001/index.md", "lessons/index.md", "index.md", "actions/index.md"):
         html = MD.reset().convert(files[doc].split("---\n", 2)[2])
         assert live_markup(html) == [], doc

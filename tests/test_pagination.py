@@ -46,10 +46,10 @@ def docs(kb: Path, cache: RenderCache | None = None, **options: object) -> dict[
 
 
 def series(generated: dict[str, str], first: str) -> list[str]:
-    """The docs of a paginated list, page 1 first: incidents/index.md, incidents/page/2.md ..."""
-    base = first[: -len("index.md")] if first.endswith("index.md") else first[: -len(".md")] + "/"
+    """The docs of a paginated list, page 1 first: incidents/index.md, incidents/page/2/index.md ..."""
+    base = first[: -len("index.md")]
     numbered = sorted((int(m.group(1)), doc) for doc in generated
-                      if (m := re.fullmatch(re.escape(base) + r"page/(\d+)\.md", doc)))
+                      if (m := re.fullmatch(re.escape(base) + r"page/(\d+)/index\.md", doc)))
     assert [n for n, _ in numbered] == list(range(2, len(numbered) + 2)), numbered
     return [first] + [doc for _, doc in numbered]
 
@@ -68,7 +68,7 @@ def test_every_review_lesson_and_action_is_on_exactly_one_page_of_each_list(tmp_
     rows = [re.findall(r"\[(INC-2024-\d{3} A\d+)\]", generated[doc]) for doc in actions]
     assert all(len(r) <= 2 for r in rows) and len(sum(rows, [])) == COUNT * len(review(1)["actions"])
     assert len(set(sum(rows, []))) == len(sum(rows, []))
-    control = series(generated, "controls/iso27001-2022/a-5-27.md")
+    control = series(generated, "controls/iso27001-2022/a-5-27/index.md")
     assert len(control) == 3
     assert "**Evidence:** 7 approved or closed reviews" in generated[control[1]]
     evidence = [re.findall(r"### \[(INC-2024-\d{3})\]", generated[doc]) for doc in control]
@@ -80,12 +80,12 @@ def test_pages_link_to_each_other_and_keep_the_permalink_first(tmp_path: Path, s
     generated = docs(kb)
     first, second, third = series(generated, "incidents/index.md")
     assert "Page 1 of 3 (reviews 1–3 of 7)" in generated[first]
-    assert "[2](page/2.md)" in generated[first] and "[next »](page/2.md)" in generated[first]
-    assert "[« previous](../index.md)" in generated[second] and "[next »](3.md)" in generated[second]
+    assert "[2](page/2/index.md)" in generated[first] and "[next »](page/2/index.md)" in generated[first]
+    assert "[« previous](../../index.md)" in generated[second] and "[next »](../3/index.md)" in generated[second]
     assert "next »" not in generated[third] and "Page 3 of 3 (reviews 7–7 of 7)" in generated[third]
-    category = series(generated, "root-causes/configuration-change.md")
+    category = series(generated, "root-causes/configuration-change/index.md")
     assert "## Recurrence" in generated[category[0]] and "## Recurrence" not in generated[category[1]]
-    assert "[« previous](../../configuration-change.md)" in generated[category[1]]
+    assert "[« previous](../../index.md)" in generated[category[1]]
 
 
 def test_a_list_that_fits_on_one_page_has_no_pager(tmp_path: Path) -> None:

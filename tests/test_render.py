@@ -114,11 +114,11 @@ def test_review_ids_in_prose_link_to_their_review() -> None:
 
 
 @pytest.mark.parametrize("url, doc", [
-    ("incidents/INC-2025-014/", "incidents/INC-2025-014.md"),
+    ("incidents/INC-2025-014/", "incidents/INC-2025-014/index.md"),
     ("incidents/", "incidents/index.md"),
-    ("controls/iso27001-2022/a-5-27/", "controls/iso27001-2022/a-5-27.md"),
+    ("controls/iso27001-2022/a-5-27/", "controls/iso27001-2022/a-5-27/index.md"),
     ("", "index.md"),
-    ("incidents/INC-2025-014/#a1", "incidents/INC-2025-014.md#a1"),
+    ("incidents/INC-2025-014/#a1", "incidents/INC-2025-014/index.md#a1"),
 ])
 def test_doc_for_contract_urls(url: str, doc: str) -> None:
     assert doc_for(url) == doc

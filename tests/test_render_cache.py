@@ -25,7 +25,7 @@ from generator.site import PAGE_HELPERS
 
 AS_OF = dt.date(2025, 6, 1)
 EDITED = "INC-2025-002"
-UNRELATED = {f"incidents/INC-2025-{n:03d}.md" for n in range(10, 16)} | {"controls/iso27001-2022/a-5-26.md"}
+UNRELATED = {f"incidents/INC-2025-{n:03d}/index.md" for n in range(10, 16)} | {"controls/iso27001-2022/a-5-26/index.md"}
 """Pages that show nothing of the edited review: its edits must leave their keys alone."""
 
 

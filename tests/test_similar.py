@@ -64,7 +64,7 @@ def test_review_page_lists_similar_reviews_of_its_audience_only(kb: Path) -> Non
     for audience in ("internal", "public"):
         result, tree = prepare_docs(Settings(kb_dir=kb, as_of=AS_OF, audience=audience))
         assert tree is not None, result.diagnostics
-        page = tree.generated["incidents/INC-2025-001.md"]
+        page = tree.generated["incidents/INC-2025-001/index.md"]
         section = page.split("## Similar reviews", 1)[1]
         named = set(re.findall(r"\[(INC-\d{4}-\d{3})\]", section))
         assert named and "INC-2025-001" not in named and "INC-2025-005" not in named

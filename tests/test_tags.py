@@ -27,14 +27,14 @@ def test_tag_pages_list_each_lesson_once_and_merge_spellings(tmp_path: Path) -> 
     two = valid_review("INC-2025-002", classification="TLP:RED")
     two["lessons"][0]["tags"] = ["cdn", "secret-tag"]
     generated = docs(make_kb(tmp_path, {"INC-2025-001": one, "INC-2025-002": two}))
-    index = generated["lessons/tags.md"]
-    assert "[#CDN / cdn](tags/cdn.md) (1 lesson)" in index  # one slug: one page, both spellings
-    page = generated["lessons/tags/cdn.md"]
+    index = generated["lessons/tags/index.md"]
+    assert "[&#35;CDN / cdn](cdn/index.md) (1 lesson)" in index  # one slug: one page, both spellings
+    page = generated["lessons/tags/cdn/index.md"]
     assert page.count("INC-2025-001 L1") == 1 and "INC-2025-002" not in page  # TLP:RED: nothing
-    assert "secret-tag" not in index and "lessons/tags/secret-tag.md" not in generated
-    hostile = generated["lessons/tags/-b-x--b-.md"]
+    assert "secret-tag" not in index and "lessons/tags/secret-tag/index.md" not in generated
+    hostile = generated["lessons/tags/-b-x--b-/index.md"]
     assert "<b>" not in hostile and "<script>" not in hostile
-    review = generated["incidents/INC-2025-001.md"]
+    review = generated["incidents/INC-2025-001/index.md"]
     assert '<a href="../../lessons/tags/cdn/">#CDN</a> <a href="../../lessons/tags/cdn/">#cdn</a>' in review
     assert '<a href="../../lessons/tags/-b-x--b-/">#&lt;b&gt;x&lt;/b&gt;</a>' in review
     assert '<a href="tags/cdn/">#cdn</a>' in generated["lessons/index.md"]
@@ -45,4 +45,4 @@ def test_public_tag_pages_hold_only_public_lessons(tmp_path: Path) -> None:
     amber = valid_review("INC-2025-002", classification="TLP:AMBER")
     amber["lessons"][0]["tags"] = ["amber-only"]
     generated = docs(make_kb(tmp_path, {"INC-2025-001": green, "INC-2025-002": amber}), "public")
-    assert "lessons/tags/amber-only.md" not in generated and "amber-only" not in generated["lessons/tags.md"]
+    assert "lessons/tags/amber-only/index.md" not in generated and "amber-only" not in generated["lessons/tags/index.md"]

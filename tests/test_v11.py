@@ -382,11 +382,11 @@ def _pages(tmp_path: Path, *reviews: dict, audience: str = "internal") -> dict[s
 
 def test_recurrence_on_the_review_category_actions_home_and_metrics_pages(tmp_path):
     pages = _pages(tmp_path, _earlier(), _later())
-    review = pages["incidents/INC-2025-002.md"]
-    assert "## Recurrence" in review and "[INC-2025-001](INC-2025-001.md)" in review
+    review = pages["incidents/INC-2025-002/index.md"]
+    assert "## Recurrence" in review and "[INC-2025-001](../INC-2025-001/index.md)" in review
     assert "Unsafe configuration change" in review
-    assert "recurred in" in pages["incidents/INC-2025-001.md"]
-    category = pages["root-causes/configuration-change.md"]
+    assert "recurred in" in pages["incidents/INC-2025-001/index.md"]
+    category = pages["root-causes/configuration-change/index.md"]
     assert "After a validated fix" in category and "INC-2025-002" in category
     assert "Recurrences after a validated fix" in pages["actions/index.md"]
     assert "Recurrences after a validated fix" in pages["index.md"]
@@ -414,7 +414,7 @@ def test_security_improvements_page(tmp_path):
     second = _later()
     del second["security_improvements"]
     second["security_assessment"] = {"date": "2025-06-05", "conclusion": "No emergency patch needed."}
-    page = _pages(tmp_path, first, second)["security-improvements.md"]
+    page = _pages(tmp_path, first, second)["security-improvements/index.md"]
     assert page.index("INC-2025-002") < page.index("INC-2025-001")  # newest first
     assert "No emergency patch needed." in page
     row = next(line for line in page.splitlines() if "re-enabled" in line)
@@ -424,7 +424,7 @@ def test_security_improvements_page(tmp_path):
 def test_security_improvements_page_is_in_the_navigation_and_linked_from_home(tmp_path):
     root = Path(__file__).parent.parent
     for config in (root / "mkdocs.yml", root / "generator" / "mkdocs.default.yml"):
-        assert "  - Security improvements: security-improvements.md" in config.read_text()
+        assert "  - Security improvements: security-improvements/index.md" in config.read_text()
     assert "security-improvements" in _pages(tmp_path, _earlier())["index.md"]
 
 
@@ -436,7 +436,7 @@ def test_review_page_shows_the_v11_fields(tmp_path):
                             executive_briefing="2025-03-11")
     data["security_assessment"] = {"date": "2025-03-05", "conclusion": "Patch applied."}
     data["actions"][0]["effectiveness"] = {"validated": False, "date": "2025-03-30", "follow_up": ["A2"]}
-    page = _pages(tmp_path, data)["incidents/INC-2025-001.md"]
+    page = _pages(tmp_path, data)["incidents/INC-2025-001/index.md"]
     for text in ("critical", "RES-PROC-002 rev 4", "approved-with-changes", "One engineer for six weeks.",
                  "2025-03-11", "Patch applied.", "Follow-up:"):
         assert text in page, text
