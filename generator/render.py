@@ -43,7 +43,7 @@ def _finalize(context: jinja2.runtime.Context, value: Any) -> Any:
 def relative_link(here: str, target: str) -> str:
     """A link from the page at docs path `here` to docs path `target` (#anchor kept)."""
     path, _, anchor = target.partition("#")
-    if not path:
+    if not path or (path == here and anchor):  # a place on this page: the fragment alone
         return "#" + anchor
     link = posixpath.relpath(path, posixpath.dirname(here) or ".")
     return link + ("#" + anchor if anchor else "")
