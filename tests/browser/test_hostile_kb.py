@@ -25,10 +25,12 @@ AS_OF = "2025-04-01"
 
 SCRIPTS_JS = """() => Array.from(document.scripts).map(s => s.src ? 'src:' + new URL(s.src).pathname
                                                         : 'inline:' + s.type + ':' + s.textContent)"""
-THEME_SCRIPTS = ("/assets/javascripts/bundle.", "/assets/kb-search.js", "/pagefind/pagefind-ui.js")
+THEME_SCRIPTS = ("/assets/javascripts/bundle.", "/assets/kb-search.js", "/pagefind/pagefind-ui.js",
+                 "/assets/kb-header-search.js", "/assets/kb-training.js")  # the site's own, from the theme
 ELEMENTS_JS = """() => Array.from(document.querySelectorAll(
-  'article img, article iframe, article object, article embed, article details,'
-  + ' article form:not(.kb-home-search):not(.pagefind-ui__form),'
+  'article img, article iframe, article object, article embed,'
+  + ' article details:not(.pagefind-ui__filter-block),'  /* Pagefind's own filter UI */
+  + ' article form:not(.kb-home-search):not(.pagefind-ui__form):not(#kb-since),'  /* the site's own forms */
   + ' article svg[onload], head svg, head img, title *')).map(e => e.outerHTML.slice(0, 120))"""
 
 
