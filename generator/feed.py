@@ -24,6 +24,7 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
+from generator import urls
 from generator.index import KnowledgeBase
 from generator.model import Review, slug
 
@@ -92,9 +93,9 @@ def atom(kb: KnowledgeBase, *, site: FeedSite, as_of: dt.date) -> str:
     feed = ET.Element("feed", {"xmlns": ATOM})
     _add(feed, "title", site.name, type="text")
     _add(feed, "subtitle", "Published post-incident reviews and their lessons, newest first", type="text")
-    _add(feed, "id", _id(site, "feed.xml"))
+    _add(feed, "id", _id(site, urls.FEED))
     _add(feed, "updated", _stamp(updated(reviews[0]) if reviews else _midnight(as_of)))
-    _add(feed, "link", rel="self", href=(site.url or "") + "feed.xml", type="application/atom+xml")
+    _add(feed, "link", rel="self", href=(site.url or "") + urls.FEED, type="application/atom+xml")
     _add(feed, "link", rel="alternate", href=site.url or "./", type="text/html")
     author = _add(feed, "author")
     _add(author, "name", site.name)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Iterable
 
 from generator import dates
+from generator.urls import category_url, control_url, framework_url, review_url, slug  # noqa: F401  (slug: re-exported)
 
 from generator.procedure import (  # noqa: F401  (the value sets, re-exported for the model's users)
     ACTION_STATUSES, DEFAULT_TLP, LESSON_KINDS, OPEN_ACTION_STATUSES, RCA_METHODS, REVIEW_DEADLINES,
@@ -28,9 +28,6 @@ def is_stale(status: str, last: dt.date, as_of: dt.date) -> bool:
     return status in OPEN_ACTION_STATUSES and (as_of - last).days > STALE_AFTER_DAYS
 
 
-def slug(text: str) -> str:
-    """Lower case, every character other than a-z, 0-9 and '-' replaced by '-' (the URL rule)."""
-    return re.sub(r"[^a-z0-9-]", "-", text.lower())
 
 
 @dataclass(frozen=True)
@@ -42,7 +39,7 @@ class Category:
 
     @property
     def url(self) -> str:
-        return f"root-causes/{self.id}/"
+        return category_url(self.id)
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ class Control:
 
     @property
     def url(self) -> str:
-        return f"controls/{slug(self.framework)}/{slug(self.id)}/"
+        return control_url(self.framework, self.id)
 
 
 @dataclass(frozen=True)
@@ -70,7 +67,7 @@ class Framework:
 
     @property
     def url(self) -> str:
-        return f"controls/#{slug(self.id)}"
+        return framework_url(self.id)
 
 
 @dataclass(frozen=True)
@@ -266,7 +263,7 @@ class Review:
 
     @property
     def url(self) -> str:
-        return f"incidents/{self.id}/"
+        return review_url(self.id)
 
     @property
     def review_deadline(self) -> dt.timedelta:

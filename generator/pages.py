@@ -23,7 +23,8 @@ from generator.index import KnowledgeBase, Recurrence
 from generator.markdown import reveal_bidi
 from generator.model import STALE_AFTER_DAYS, TLP_LEVELS, Review
 from generator.repository import Repository
-from generator.render import doc_for
+from generator import urls
+from generator.urls import doc_for
 
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 from generator.settings import Settings
@@ -127,7 +128,7 @@ class Pager:
     total: int
 
     def url_of(self, number: int) -> str:
-        return self.url if number == 1 else f"{self.url}page/{number}/"
+        return urls.list_page(self.url, number)
 
     @property
     def window(self) -> list[int]:
@@ -180,12 +181,12 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
             "review_count": len(kb.reviews), "restricted_count": len(kb.restricted),
             **_capped(loop, HOME_ITEMS)}),
         *_security_pages(kb, base),
-        PageSpec("root-causes/index.md", "categories.md.j2", {**base, "categories": [
+        PageSpec(doc_for(urls.ROOT_CAUSES), "categories.md.j2", {**base, "categories": [
             stats.category_summary(category, kb.reviews_by_category.get(category.id, ()))
             for category in sorted(kb.categories.values(), key=lambda c: c.id)]}),
-        PageSpec("controls/index.md", "controls.md.j2", {**base, "coverage": {ref: found.coverage for ref, found in covered.items()}}, wide=True),
-        PageSpec(doc_for("search/"), "search.md.j2", {**base}),  # Pagefind's UI; not itself indexed
-        PageSpec("metrics/index.md", "metrics.md.j2", {
+        PageSpec(doc_for(urls.CONTROLS), "controls.md.j2", {**base, "coverage": {ref: found.coverage for ref, found in covered.items()}}, wide=True),
+        PageSpec(doc_for(urls.SEARCH), "search.md.j2", {**base}),  # Pagefind's UI; not itself indexed
+        PageSpec(doc_for(urls.METRICS), "metrics.md.j2", {
             **base, "figures": figures, "deadlines": deadlines,
             "deadline_chart": [(d.severity, d.rate) for d in deadlines if d.rate is not None],
             "approval_lags": recent_lags, "approved_count": len(lags), "lag_median": stats.median_days(lags),
@@ -198,11 +199,11 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
             "effectiveness": stats.effectiveness_figures(rows), "durations": stats.loop_durations(kb),
             "recurrences_per_year": stats.recurrences_per_year(kb)}, wide=True),
     ]
-    for pager, chunk in paginate("incidents/", newest, REVIEWS_PER_PAGE):
+    for pager, chunk in paginate(urls.INCIDENTS, newest, REVIEWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "incidents.md.j2", {
             **base, "pager": pager, "reviews": chunk, "page_tlp": strictest(chunk), "review_count": len(kb.reviews),
             "restricted": kb.restricted if pager.number == 1 else ()}, wide=True))
-    for pager, chunk in paginate("lessons/", newest, REVIEWS_PER_PAGE):
+    for pager, chunk in paginate(urls.LESSONS, newest, REVIEWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "lessons.md.j2", {
             **base, "pager": pager, "page_tlp": strictest(chunk),
             "groups": training.by_kind(training.lesson_rows(chunk)), "count": len(all_lessons)}))
@@ -216,11 +217,11 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
             pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "tag.md.j2", {
                 **base, "pager": pager, "tag": tag, "rows": chunk,
                 "page_tlp": strictest(list({r.review.id: r.review for r in chunk}.values()))}))
-    for pager, chunk in paginate("actions/", rows, ROWS_PER_PAGE):
+    for pager, chunk in paginate(urls.ACTIONS, rows, ROWS_PER_PAGE):
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "actions.md.j2", {
             **base, "pager": pager, "rows": chunk, "figures": figures, **_capped(loop if pager.number == 1 else {}, ROWS_PER_PAGE),
             "page_tlp": strictest(list({row.review.id: row.review for row in chunk}.values()))}, wide=True))
-    for pager, chunk in paginate("training/", newest, REVIEWS_PER_PAGE):
+    for pager, chunk in paginate(urls.TRAINING, newest, REVIEWS_PER_PAGE):
         lessons = training.training_rows(dataclasses.replace(kb, reviews=tuple(chunk)), include_unapproved=True)
         pages.append(PageSpec(doc_for(pager.url_of(pager.number)), "training.md.j2", {
             **base, "pager": pager, "page_tlp": strictest(chunk), "lessons": lessons,
@@ -239,7 +240,7 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
             **_recurrence_context(kb, review)}, source=review.source,
             edit_url=repo.edit_url(path) if repo else None))
     for rid in kb.restricted:
-        pages.append(PageSpec(doc_for(f"incidents/{rid}/"), "restricted.md.j2", {**base, "rid": rid}))
+        pages.append(PageSpec(doc_for(urls.review_url(rid)), "restricted.md.j2", {**base, "rid": rid}))
     for category in kb.categories.values():
         reviews = stats.newest_first(kb.reviews_by_category.get(category.id, ()))
         per_year = stats.per_year(reviews)
@@ -298,7 +299,7 @@ def _security_pages(kb: KnowledgeBase, base: dict[str, Any]) -> list[PageSpec]:
     return [PageSpec(doc_for(pager.url_of(pager.number)), "security-improvements.md.j2", {
         **base, "pager": pager, "reviews": chunk, "page_tlp": strictest(chunk), "counts": counts,
         "assessed_count": sum(r.security_assessment is not None for r in reviews)}, wide=True)
-        for pager, chunk in paginate("security-improvements/", reviews, REVIEWS_PER_PAGE)]
+        for pager, chunk in paginate(urls.SECURITY_IMPROVEMENTS, reviews, REVIEWS_PER_PAGE)]
 
 
 def _rows_by_review(rows: list[stats.ActionRow]) -> Callable[[list[Review]], list[stats.ActionRow]]:

@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from generator.markdown import attribute, markdown_block, markdown_inline, plain, reveal_bidi, unsafe_url
-from generator.model import slug
+from generator.urls import category_url, control_url, doc_for, review_url, slug, tag_url
 
 __all__ = ["Renderer", "render_all", "doc_for", "relative_link", "reveal_bidi", "unsafe_url"]
 
@@ -47,19 +47,6 @@ def relative_link(here: str, target: str) -> str:
         return "#" + anchor
     link = posixpath.relpath(path, posixpath.dirname(here) or ".")
     return link + ("#" + anchor if anchor else "")
-
-
-def doc_for(url: str) -> str:
-    """Docs path for a site URL: every page is the index page of its folder (incidents/X/ is
-    incidents/X/index.md).
-
-    Raw HTML in a page (sanitized record text, charts, tag links) links relatively, and
-    MkDocs resolves such links against the page's URL while Zensical resolves them against
-    the Markdown file: with every page an index.md the two are the same folder.
-    """
-    path, _, anchor = url.partition("#")
-    doc = "index.md" if path in ("", "/") else path.strip("/") + "/index.md"
-    return doc + ("#" + anchor if anchor else "")
 
 
 class Renderer:
@@ -123,12 +110,14 @@ class Renderer:
 
         def linker(review_id: str) -> str | None:
             """The URL (relative, as raw HTML needs it) of a review mentioned in record text."""
-            if review_id not in known or doc_for(f"incidents/{review_id}/") == here:
+            if review_id not in known or doc_for(review_url(review_id)) == here:
                 return None
-            return str(href(f"incidents/{review_id}/"))
+            return str(href(review_url(review_id)))
 
         text = self.env.get_template(template).render(**context, here=here, link=link, href=href, linker=linker,
-                                                      review_state=known.get)
+                                                      review_state=known.get, review_url=review_url,
+                                                      category_url=category_url, control_url=control_url,
+                                                      tag_url=tag_url)
         return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
 
 

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from generator import __version__
 from generator.show import printable
+from generator.urls import review_url
 
 if TYPE_CHECKING:  # imported where used: a search of an unchanged KB needs neither YAML nor the checks
     from generator.index import KnowledgeBase
@@ -595,7 +596,7 @@ def search(index: Index, query: str, *, filters: Filters = Filters(), limit: int
 def hit_url(review: str, field: str, item: str) -> str:
     """The site URL of the place a hit points at (relative to the site root)."""
     anchor = item.lower() if item else FIELDS[_COLUMNS[field]].anchor
-    return f"incidents/{review}/" + (f"#{anchor}" if anchor else "")
+    return review_url(review, anchor)
 
 
 def as_rows(hits: Iterable[Hit]) -> list[dict]:

@@ -9,6 +9,7 @@ from typing import Callable
 
 from generator.model import STALE_AFTER_DAYS, Action, FaultNode, Review
 from generator.text import printable
+from generator.urls import review_url
 
 __all__ = ["printable", "render"]
 
@@ -56,7 +57,7 @@ def render(review: Review, *, as_of: dt.date, style: Style = _plain) -> str:
            f"{review.severity} · {review.status} · {review.classification} · categories: {', '.join(review.root_cause.categories)}",
            f"detected {review.detected.isoformat()} · resolved {review.resolved.isoformat()} · review held {review.held.isoformat()}"
            f" ({'in time' if review.deadline_met else 'late'})",
-           f"page: incidents/{review.id}/", "", h("Summary"), *_wrap(review.summary), "", h("Impact"), *_wrap(review.impact.description),
+           f"page: {review_url(review.id)}", "", h("Summary"), *_wrap(review.summary), "", h("Impact"), *_wrap(review.impact.description),
            "", h("Timeline")]
     out += [f"  {e.at_text}  {' '.join(e.event.split())}{'  [decision]' if e.decision else ''}" for e in review.timeline]
     rc = review.root_cause

@@ -28,6 +28,7 @@ from typing import Iterable
 
 from generator.index import KnowledgeBase
 from generator.model import Review
+from generator.urls import review_url
 
 LIMIT = 5
 TOP_TERMS = 40
@@ -58,7 +59,7 @@ class Similar:
 
     @property
     def url(self) -> str:
-        return f"incidents/{self.id}/"
+        return review_url(self.id)
 
     @property
     def reason(self) -> str:

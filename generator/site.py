@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 
 import yaml
 
-from generator import audience, feed
+from generator import audience, feed, urls
 from generator.dates import source_date_epoch
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
@@ -151,7 +151,7 @@ def render_pages(kb: KnowledgeBase, settings: Settings, *, override_dir: Path | 
     for asset in sorted(ASSETS.iterdir()):
         files[f"assets/{asset.name}"] = asset.read_text(encoding="utf-8")
     # Not Markdown: MkDocs copies it as it is, so kb build and kb serve both publish it.
-    files["feed.xml"] = feed.atom(view, site=feed_site(find_config(settings)), as_of=settings.as_of)
+    files[urls.FEED] = feed.atom(view, site=feed_site(find_config(settings)), as_of=settings.as_of)
     return files, []
 
 
@@ -560,7 +560,7 @@ def banner_pages(broken: dict[Path, list[Diagnostic]], generated: dict[str, str]
     files = [(source_path(path, settings), errors) for path, errors in broken.items()]
     for path, errors in broken.items():
         if path.parent.name == "reviews" and ID_PATTERN.fullmatch(path.stem):
-            doc = doc_for(f"incidents/{path.stem}/")
+            doc = doc_for(urls.review_url(path.stem))
             pages[doc] = "---\nkb_source: generated\n---\n\n" + renderer.render(
                 "broken.md.j2", {"files": [(source_path(path, settings), errors)], "title": path.stem}, here=doc)
     home = generated.get("index.md", "---\nkb_source: generated\n---\n\n# Post-incident reviews\n")

@@ -11,15 +11,14 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from generator import urls
 from generator.model import Review, slug
+from generator.urls import tag_url
 from generator.training import LessonRow, lesson_rows
 
-TAGS_URL = "lessons/tags/"
+TAGS_URL = urls.TAGS
 
 
-def tag_url(tag: str) -> str:
-    """The address of a tag's page, relative to the site root."""
-    return f"{TAGS_URL}{slug(tag)}/"
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,7 @@ class Tag:
 
     @property
     def url(self) -> str:
-        return f"{TAGS_URL}{self.slug}/"
+        return tag_url(self.names[0])  # every spelling has the same slug
 
     @property
     def name(self) -> str:

@@ -13,6 +13,7 @@ from generator.export import csv_cell
 from generator.index import KnowledgeBase
 from generator.show import printable
 from generator.stats import ActionRow, action_rows
+from generator.urls import review_url
 
 COLUMNS = ("review", "classification", "action", "title", "owner", "due", "status", "overdue", "days_overdue",
            "stale", "last_update", "completed", "url")
@@ -70,7 +71,7 @@ def _record(row: ActionRow) -> dict:
             "days_overdue": row.days_overdue, "stale": row.stale,
             "last_update": row.last_update.isoformat() if row.last_update else None,
             "completed": a.completed.isoformat() if a.completed else None,
-            "url": f"incidents/{row.review.id}/#{a.id.lower()}"}
+            "url": review_url(row.review.id, a.id)}
 
 
 def as_json(rows: list[ActionRow]) -> str:
