@@ -1,0 +1,39 @@
+"""The generated Markdown of pages as a reader meets them: lists that stay lists, sections that
+are never empty, words instead of identifiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from conftest import make_kb, valid_review
+
+
+def pages(tmp_path: Path, *reviews: dict) -> dict[str, str]:
+    """Every generated page's Markdown by docs path, as `kb build` hands it to MkDocs."""
+    from generator.index import validate
+    from generator.settings import Settings
+    from generator.site import render_pages
+
+    kb_dir = make_kb(tmp_path, {r["id"]: r for r in reviews})
+    result = validate(kb_dir, as_of=dt.date(2025, 7, 1))
+    assert result.errors == []
+    texts, problems = render_pages(result.value, Settings(kb_dir=kb_dir, as_of=dt.date(2025, 7, 1)))
+    assert problems == []
+    return texts
+
+
+def section(page: str, heading: str) -> str:
+    """The text under one `## heading`, up to the next heading of that level."""
+    return page.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_each_adopted_lesson_is_its_own_list_item_on_the_training_page(tmp_path: Path) -> None:
+    data = valid_review()
+    data["lessons"][0]["adopted_in"] = [{"kind": "training", "ref": "SEC-101 v3", "date": "2025-04-02"}]
+    data["lessons"].append({"id": "L2", "text": "Edge on-call needs a drift check.", "kind": "tool",
+                            "adopted_in": [{"kind": "runbook", "ref": "Edge runbook section 7"}]})
+    adopted = section(pages(tmp_path, data)["training/index.md"], "Adopted")
+    items = [line for line in adopted.splitlines() if line.startswith("- ")]
+    assert len(items) == 2, adopted  # they ran together as "...(2025-04-02)- [INC-... L2]..."
+    assert "SEC-101 v3" in items[0] and "Edge runbook section 7" in items[1]
