@@ -52,3 +52,15 @@ def test_a_critical_lesson_says_critical_readably(browse: Browse) -> None:
     assert chip.inner_text() == "critical"
     (mark,) = browse.page.evaluate(CONTRAST, ".kb-critical")
     assert mark["ratio"] >= 4.5, mark
+
+
+def test_the_training_since_box_has_controls_that_look_like_controls(palette: Browse) -> None:
+    palette.open("training/")
+    looks = palette.page.evaluate("""() => [...document.querySelectorAll('#kb-since button, #kb-since input')].map(el => {
+        const s = getComputedStyle(el);
+        return {name: el.textContent.trim() || el.name, border: parseFloat(s.borderTopWidth), style: s.borderTopStyle,
+                height: el.getBoundingClientRect().height};
+    })""")
+    assert len(looks) == 3, looks
+    bare = [c for c in looks if c["border"] < 1 or c["style"] == "none" or c["height"] < 20]
+    assert bare == [], f"since box controls drawn as bare text: {bare}"
