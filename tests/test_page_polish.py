@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from conftest import make_kb, valid_review
+from conftest import DELETE, make_kb, valid_review
 
 
 def pages(tmp_path: Path, *reviews: dict) -> dict[str, str]:
@@ -37,3 +37,9 @@ def test_each_adopted_lesson_is_its_own_list_item_on_the_training_page(tmp_path:
     items = [line for line in adopted.splitlines() if line.startswith("- ")]
     assert len(items) == 2, adopted  # they ran together as "...(2025-04-02)- [INC-... L2]..."
     assert "SEC-101 v3" in items[0] and "Edge runbook section 7" in items[1]
+
+
+def test_a_draft_without_actions_says_so_instead_of_an_empty_section(tmp_path: Path) -> None:
+    draft = valid_review(status="draft", actions=[], approval=DELETE)
+    actions = section(pages(tmp_path, draft)["incidents/INC-2025-001.md"], "Actions")
+    assert actions.strip() == "No action items yet."
