@@ -43,3 +43,10 @@ def test_a_draft_without_actions_says_so_instead_of_an_empty_section(tmp_path: P
     draft = valid_review(status="draft", actions=[], approval=DELETE)
     actions = section(pages(tmp_path, draft)["incidents/INC-2025-001.md"], "Actions")
     assert actions.strip() == "No action items yet."
+
+
+def test_the_root_cause_method_is_named_as_the_procedure_names_it(tmp_path: Path) -> None:
+    page = pages(tmp_path, valid_review())["incidents/INC-2025-001.md"]
+    method = valid_review()["root_cause"]["method"]
+    named = {"five-whys": "5 Whys", "fishbone": "Fishbone (Ishikawa) diagram", "fault-tree": "Fault tree"}[method]
+    assert f"Method: **{named}**" in section(page, "Root cause")
