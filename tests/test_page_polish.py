@@ -50,3 +50,24 @@ def test_the_root_cause_method_is_named_as_the_procedure_names_it(tmp_path: Path
     method = valid_review()["root_cause"]["method"]
     named = {"five-whys": "5 Whys", "fishbone": "Fishbone (Ishikawa) diagram", "fault-tree": "Fault tree"}[method]
     assert f"Method: **{named}**" in section(page, "Root cause")
+
+
+def test_a_recurrence_in_two_categories_is_one_line_naming_both(tmp_path: Path) -> None:
+    both = ["configuration-change", "insufficient-monitoring"]
+    earlier = valid_review("INC-2025-001")
+    earlier["root_cause"]["categories"] = both
+    later = valid_review("INC-2025-002")
+    later["root_cause"]["categories"] = both
+    later["incident"].update(detected="2025-06-02T10:00:00Z", resolved="2025-06-03T09:40:00Z")
+    later["timeline"] = [{"at": "2025-06-02T10:00:00Z", "event": "Alert"}]
+    later["review"]["held"] = "2025-06-05T15:00:00Z"
+    later["approval"]["date"] = "2025-06-10"
+    later["actions"][1]["effectiveness"] = {"validated": False, "follow_up": ["A1"]}
+    later["actions"][0]["progress"] = [{"date": "2025-06-20", "note": "x"}]
+    texts = pages(tmp_path, earlier, later)
+    for page, other in (("incidents/INC-2025-002.md", "INC-2025-001"), ("incidents/INC-2025-001.md", "INC-2025-002")):
+        items = [line for line in section(texts[page], "Recurrence").splitlines() if line.startswith("- ")]
+        assert len(items) == 1, items  # it was one line per shared category, the same review twice
+        assert f"[{other}]" in items[0]
+        assert "Unsafe configuration change" in items[0] and " and " in items[0]
+        assert "Insufficient monitoring and alerting" in items[0]
