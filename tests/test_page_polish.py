@@ -71,3 +71,13 @@ def test_a_recurrence_in_two_categories_is_one_line_naming_both(tmp_path: Path) 
         assert f"[{other}]" in items[0]
         assert "Unsafe configuration change" in items[0] and " and " in items[0]
         assert "Insufficient monitoring and alerting" in items[0]
+
+
+def test_a_failed_check_gives_its_date_next_to_failed(tmp_path: Path) -> None:
+    data = valid_review()
+    data["actions"][1]["effectiveness"] = {"validated": False, "date": "2025-03-25", "note": "Drill missed a path.",
+                                           "follow_up": ["A1"]}
+    actions = section(pages(tmp_path, data)["incidents/INC-2025-001.md"], "Actions")
+    # It read "the fix did not work on 2025-03-25", as if the fix, not the check, had a date.
+    assert ('Effectiveness: <span class="kb-failed">**FAILED**</span> on <span class="kb-date">2025-03-25</span> '
+            "(the check showed the fix did not work): Drill missed a path.") in actions
