@@ -81,3 +81,19 @@ def test_a_failed_check_gives_its_date_next_to_failed(tmp_path: Path) -> None:
     # It read "the fix did not work on 2025-03-25", as if the fix, not the check, had a date.
     assert ('Effectiveness: <span class="kb-failed">**FAILED**</span> on <span class="kb-date">2025-03-25</span> '
             "(the check showed the fix did not work): Drill missed a path.") in actions
+
+
+def test_category_and_control_pages_name_their_catalog_file_as_source(tmp_path: Path, monkeypatch) -> None:
+    """With repo_url and edit_uri the edit button opens kb_source: a catalog page named
+    kb/reviews/taxonomy.yaml, a file that does not exist, when kb build ran with --kb kb."""
+    from generator.index import validate
+    from generator.settings import Settings
+    from generator.site import render_pages
+
+    make_kb(tmp_path, {"INC-2025-001": valid_review()})
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(kb_dir=Path("kb"), as_of=dt.date(2025, 7, 1))
+    texts, _ = render_pages(validate(settings.kb_dir, as_of=settings.as_of).value, settings)
+    assert "\nkb_source: kb/taxonomy.yaml\n" in texts["root-causes/configuration-change.md"]
+    assert "\nkb_source: kb/controls.yaml\n" in texts["controls/iso27001-2022/a-5-26.md"]
+    assert "\nkb_source: kb/reviews/INC-2025-001.yaml\n" in texts["incidents/INC-2025-001.md"]
