@@ -97,3 +97,15 @@ def test_category_and_control_pages_name_their_catalog_file_as_source(tmp_path: 
     assert "\nkb_source: kb/taxonomy.yaml\n" in texts["root-causes/configuration-change.md"]
     assert "\nkb_source: kb/controls.yaml\n" in texts["controls/iso27001-2022/a-5-26.md"]
     assert "\nkb_source: kb/reviews/INC-2025-001.yaml\n" in texts["incidents/INC-2025-001.md"]
+
+
+
+def test_related_and_similar_reviews_are_tight_lists_like_the_other_lists(tmp_path: Path) -> None:
+    first = valid_review("INC-2025-001")
+    second = valid_review("INC-2025-002", related=["INC-2025-001"])
+    third = valid_review("INC-2025-003")
+    page = pages(tmp_path, first, second, third)["incidents/INC-2025-001.md"]
+    for heading in ("Related reviews", "Similar reviews"):
+        blocks = [block for block in section(page, heading).strip().split("\n\n") if block.startswith("- ")]
+        # One block: a blank line between items made each one a paragraph, spaced unlike every other list.
+        assert len(blocks) == 1, section(page, heading)
