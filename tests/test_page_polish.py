@@ -109,3 +109,13 @@ def test_related_and_similar_reviews_are_tight_lists_like_the_other_lists(tmp_pa
         blocks = [block for block in section(page, heading).strip().split("\n\n") if block.startswith("- ")]
         # One block: a blank line between items made each one a paragraph, spaced unlike every other list.
         assert len(blocks) == 1, section(page, heading)
+
+
+def test_a_why_written_as_a_question_gets_no_second_why_label(tmp_path: Path) -> None:
+    data = valid_review()
+    data["root_cause"]["five_whys"] = ["Why did playback fail? The certificate had expired.",
+                                       "It was renewed by hand.", "  why by hand? The pipeline skipped it."]
+    page = pages(tmp_path, data)["incidents/INC-2025-001.md"]
+    whys = [line for line in section(page, "Root cause").splitlines() if line.startswith("<li>")]
+    # "Why? Why did playback fail?": the label only where the answer does not ask the question itself.
+    assert [('<span class="kb-why">Why?</span>' in line) for line in whys] == [False, True, False], whys
