@@ -37,7 +37,8 @@ def palette(request: pytest.FixtureRequest, browser: Any, sites: Sites, tmp_path
                            color_scheme=request.param)
 
 
-@pytest.mark.parametrize("path", ["incidents/INC-2025-014/", "incidents/INC-2024-019/", "training/", "actions/"])
+@pytest.mark.parametrize("path", ["incidents/INC-2025-014/", "incidents/INC-2024-019/", "training/", "actions/",
+                                  "controls/"])
 def test_every_mark_can_be_read_in_both_palettes(palette: Browse, path: str) -> None:
     palette.open(path)
     chips = palette.page.evaluate(CONTRAST, CHIPS)
