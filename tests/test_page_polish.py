@@ -119,3 +119,14 @@ def test_a_why_written_as_a_question_gets_no_second_why_label(tmp_path: Path) ->
     whys = [line for line in section(page, "Root cause").splitlines() if line.startswith("<li>")]
     # "Why? Why did playback fail?": the label only where the answer does not ask the question itself.
     assert [('<span class="kb-why">Why?</span>' in line) for line in whys] == [False, True, False], whys
+
+
+def test_a_critical_lesson_is_marked_wherever_lessons_are_listed(tmp_path: Path) -> None:
+    data = valid_review()
+    data["lessons"][0]["critical"] = True
+    data["approval"]["executive_briefing"] = "2025-03-11"
+    texts = pages(tmp_path, data)
+    chip = '<span class="kb-critical">critical</span>'
+    for page in ("lessons/index.md", "lessons/tags/cdn.md", "root-causes/configuration-change.md", "index.md",
+                 "incidents/INC-2025-001.md"):
+        assert chip in texts[page], page
