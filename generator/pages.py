@@ -360,7 +360,7 @@ def source_path(path: Path, settings: Settings) -> str:
     """The record's path as a reader of the repository knows it: relative to the project
     (the folder holding the KB), e.g. kb/reviews/INC-2025-014.yaml."""
     try:  # records are found below the KB folder, so the path is relative to it as written
-        inside = path.relative_to(settings.kb_dir).as_posix()
+        inside = path.absolute().relative_to(settings.kb_dir.absolute()).as_posix()  # catalogs' paths are absolute
     except ValueError:
         return f"{settings.kb_dir.name}/reviews/{path.name}"
     return f"{_folder_name(settings.kb_dir)}/{inside}"

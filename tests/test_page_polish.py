@@ -1,0 +1,132 @@
+"""The generated Markdown of pages as a reader meets them: lists that stay lists, sections that
+are never empty, words instead of identifiers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from conftest import DELETE, make_kb, valid_review
+
+
+def pages(tmp_path: Path, *reviews: dict) -> dict[str, str]:
+    """Every generated page's Markdown by docs path, as `kb build` hands it to MkDocs."""
+    from generator.index import validate
+    from generator.settings import Settings
+    from generator.site import render_pages
+
+    kb_dir = make_kb(tmp_path, {r["id"]: r for r in reviews})
+    result = validate(kb_dir, as_of=dt.date(2025, 7, 1))
+    assert result.errors == []
+    texts, problems = render_pages(result.value, Settings(kb_dir=kb_dir, as_of=dt.date(2025, 7, 1)))
+    assert problems == []
+    return texts
+
+
+def section(page: str, heading: str) -> str:
+    """The text under one `## heading`, up to the next heading of that level."""
+    return page.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_each_adopted_lesson_is_its_own_list_item_on_the_training_page(tmp_path: Path) -> None:
+    data = valid_review()
+    data["lessons"][0]["adopted_in"] = [{"kind": "training", "ref": "SEC-101 v3", "date": "2025-04-02"}]
+    data["lessons"].append({"id": "L2", "text": "Edge on-call needs a drift check.", "kind": "tool",
+                            "adopted_in": [{"kind": "runbook", "ref": "Edge runbook section 7"}]})
+    adopted = section(pages(tmp_path, data)["training/index.md"], "Adopted")
+    items = [line for line in adopted.splitlines() if line.startswith("- ")]
+    assert len(items) == 2, adopted  # they ran together as "...(2025-04-02)- [INC-... L2]..."
+    assert "SEC-101 v3" in items[0] and "Edge runbook section 7" in items[1]
+
+
+def test_a_draft_without_actions_says_so_instead_of_an_empty_section(tmp_path: Path) -> None:
+    draft = valid_review(status="draft", actions=[], approval=DELETE)
+    actions = section(pages(tmp_path, draft)["incidents/INC-2025-001.md"], "Actions")
+    assert actions.strip() == "No action items yet."
+
+
+def test_the_root_cause_method_is_named_as_the_procedure_names_it(tmp_path: Path) -> None:
+    page = pages(tmp_path, valid_review())["incidents/INC-2025-001.md"]
+    method = valid_review()["root_cause"]["method"]
+    named = {"five-whys": "5 Whys", "fishbone": "Fishbone (Ishikawa) diagram", "fault-tree": "Fault tree"}[method]
+    assert f"Method: **{named}**" in section(page, "Root cause")
+
+
+def test_a_recurrence_in_two_categories_is_one_line_naming_both(tmp_path: Path) -> None:
+    both = ["configuration-change", "insufficient-monitoring"]
+    earlier = valid_review("INC-2025-001")
+    earlier["root_cause"]["categories"] = both
+    later = valid_review("INC-2025-002")
+    later["root_cause"]["categories"] = both
+    later["incident"].update(detected="2025-06-02T10:00:00Z", resolved="2025-06-03T09:40:00Z")
+    later["timeline"] = [{"at": "2025-06-02T10:00:00Z", "event": "Alert"}]
+    later["review"]["held"] = "2025-06-05T15:00:00Z"
+    later["approval"]["date"] = "2025-06-10"
+    later["actions"][1]["effectiveness"] = {"validated": False, "follow_up": ["A1"]}
+    later["actions"][0]["progress"] = [{"date": "2025-06-20", "note": "x"}]
+    texts = pages(tmp_path, earlier, later)
+    for page, other in (("incidents/INC-2025-002.md", "INC-2025-001"), ("incidents/INC-2025-001.md", "INC-2025-002")):
+        items = [line for line in section(texts[page], "Recurrence").splitlines() if line.startswith("- ")]
+        assert len(items) == 1, items  # it was one line per shared category, the same review twice
+        assert f"[{other}]" in items[0]
+        assert "Unsafe configuration change" in items[0] and " and " in items[0]
+        assert "Insufficient monitoring and alerting" in items[0]
+
+
+def test_a_failed_check_gives_its_date_next_to_failed(tmp_path: Path) -> None:
+    data = valid_review()
+    data["actions"][1]["effectiveness"] = {"validated": False, "date": "2025-03-25", "note": "Drill missed a path.",
+                                           "follow_up": ["A1"]}
+    actions = section(pages(tmp_path, data)["incidents/INC-2025-001.md"], "Actions")
+    # It read "the fix did not work on 2025-03-25", as if the fix, not the check, had a date.
+    assert ('Effectiveness: <span class="kb-failed">**FAILED**</span> on <span class="kb-date">2025-03-25</span> '
+            "(the check showed the fix did not work): Drill missed a path.") in actions
+
+
+def test_category_and_control_pages_name_their_catalog_file_as_source(tmp_path: Path, monkeypatch) -> None:
+    """With repo_url and edit_uri the edit button opens kb_source: a catalog page named
+    kb/reviews/taxonomy.yaml, a file that does not exist, when kb build ran with --kb kb."""
+    from generator.index import validate
+    from generator.settings import Settings
+    from generator.site import render_pages
+
+    make_kb(tmp_path, {"INC-2025-001": valid_review()})
+    monkeypatch.chdir(tmp_path)
+    settings = Settings(kb_dir=Path("kb"), as_of=dt.date(2025, 7, 1))
+    texts, _ = render_pages(validate(settings.kb_dir, as_of=settings.as_of).value, settings)
+    assert "\nkb_source: kb/taxonomy.yaml\n" in texts["root-causes/configuration-change.md"]
+    assert "\nkb_source: kb/controls.yaml\n" in texts["controls/iso27001-2022/a-5-26.md"]
+    assert "\nkb_source: kb/reviews/INC-2025-001.yaml\n" in texts["incidents/INC-2025-001.md"]
+
+
+
+def test_related_and_similar_reviews_are_tight_lists_like_the_other_lists(tmp_path: Path) -> None:
+    first = valid_review("INC-2025-001")
+    second = valid_review("INC-2025-002", related=["INC-2025-001"])
+    third = valid_review("INC-2025-003")
+    page = pages(tmp_path, first, second, third)["incidents/INC-2025-001.md"]
+    for heading in ("Related reviews", "Similar reviews"):
+        blocks = [block for block in section(page, heading).strip().split("\n\n") if block.startswith("- ")]
+        # One block: a blank line between items made each one a paragraph, spaced unlike every other list.
+        assert len(blocks) == 1, section(page, heading)
+
+
+def test_a_why_written_as_a_question_gets_no_second_why_label(tmp_path: Path) -> None:
+    data = valid_review()
+    data["root_cause"]["five_whys"] = ["Why did playback fail? The certificate had expired.",
+                                       "It was renewed by hand.", "  why by hand? The pipeline skipped it."]
+    page = pages(tmp_path, data)["incidents/INC-2025-001.md"]
+    whys = [line for line in section(page, "Root cause").splitlines() if line.startswith("<li>")]
+    # "Why? Why did playback fail?": the label only where the answer does not ask the question itself.
+    assert [('<span class="kb-why">Why?</span>' in line) for line in whys] == [False, True, False], whys
+
+
+def test_a_critical_lesson_is_marked_wherever_lessons_are_listed(tmp_path: Path) -> None:
+    data = valid_review()
+    data["lessons"][0]["critical"] = True
+    data["approval"]["executive_briefing"] = "2025-03-11"
+    texts = pages(tmp_path, data)
+    chip = '<span class="kb-critical">critical</span>'
+    for page in ("lessons/index.md", "lessons/tags/cdn.md", "root-causes/configuration-change.md", "index.md",
+                 "incidents/INC-2025-001.md"):
+        assert chip in texts[page], page
