@@ -41,12 +41,12 @@ def test_each_adopted_lesson_is_its_own_list_item_on_the_training_page(tmp_path:
 
 def test_a_draft_without_actions_says_so_instead_of_an_empty_section(tmp_path: Path) -> None:
     draft = valid_review(status="draft", actions=[], approval=DELETE)
-    actions = section(pages(tmp_path, draft)["incidents/INC-2025-001.md"], "Actions")
+    actions = section(pages(tmp_path, draft)["incidents/INC-2025-001/index.md"], "Actions")
     assert actions.strip() == "No action items yet."
 
 
 def test_the_root_cause_method_is_named_as_the_procedure_names_it(tmp_path: Path) -> None:
-    page = pages(tmp_path, valid_review())["incidents/INC-2025-001.md"]
+    page = pages(tmp_path, valid_review())["incidents/INC-2025-001/index.md"]
     method = valid_review()["root_cause"]["method"]
     named = {"five-whys": "5 Whys", "fishbone": "Fishbone (Ishikawa) diagram", "fault-tree": "Fault tree"}[method]
     assert f"Method: **{named}**" in section(page, "Root cause")
@@ -65,7 +65,7 @@ def test_a_recurrence_in_two_categories_is_one_line_naming_both(tmp_path: Path) 
     later["actions"][1]["effectiveness"] = {"validated": False, "follow_up": ["A1"]}
     later["actions"][0]["progress"] = [{"date": "2025-06-20", "note": "x"}]
     texts = pages(tmp_path, earlier, later)
-    for page, other in (("incidents/INC-2025-002.md", "INC-2025-001"), ("incidents/INC-2025-001.md", "INC-2025-002")):
+    for page, other in (("incidents/INC-2025-002/index.md", "INC-2025-001"), ("incidents/INC-2025-001/index.md", "INC-2025-002")):
         items = [line for line in section(texts[page], "Recurrence").splitlines() if line.startswith("- ")]
         assert len(items) == 1, items  # it was one line per shared category, the same review twice
         assert f"[{other}]" in items[0]
@@ -77,7 +77,7 @@ def test_a_failed_check_gives_its_date_next_to_failed(tmp_path: Path) -> None:
     data = valid_review()
     data["actions"][1]["effectiveness"] = {"validated": False, "date": "2025-03-25", "note": "Drill missed a path.",
                                            "follow_up": ["A1"]}
-    actions = section(pages(tmp_path, data)["incidents/INC-2025-001.md"], "Actions")
+    actions = section(pages(tmp_path, data)["incidents/INC-2025-001/index.md"], "Actions")
     # It read "the fix did not work on 2025-03-25", as if the fix, not the check, had a date.
     assert ('Effectiveness: <span class="kb-failed">**FAILED**</span> on <span class="kb-date">2025-03-25</span> '
             "(the check showed the fix did not work): Drill missed a path.") in actions
@@ -94,9 +94,9 @@ def test_category_and_control_pages_name_their_catalog_file_as_source(tmp_path: 
     monkeypatch.chdir(tmp_path)
     settings = Settings(kb_dir=Path("kb"), as_of=dt.date(2025, 7, 1))
     texts, _ = render_pages(validate(settings.kb_dir, as_of=settings.as_of).value, settings)
-    assert "\nkb_source: kb/taxonomy.yaml\n" in texts["root-causes/configuration-change.md"]
-    assert "\nkb_source: kb/controls.yaml\n" in texts["controls/iso27001-2022/a-5-26.md"]
-    assert "\nkb_source: kb/reviews/INC-2025-001.yaml\n" in texts["incidents/INC-2025-001.md"]
+    assert "\nkb_source: kb/taxonomy.yaml\n" in texts["root-causes/configuration-change/index.md"]
+    assert "\nkb_source: kb/controls.yaml\n" in texts["controls/iso27001-2022/a-5-26/index.md"]
+    assert "\nkb_source: kb/reviews/INC-2025-001.yaml\n" in texts["incidents/INC-2025-001/index.md"]
 
 
 
@@ -104,7 +104,7 @@ def test_related_and_similar_reviews_are_tight_lists_like_the_other_lists(tmp_pa
     first = valid_review("INC-2025-001")
     second = valid_review("INC-2025-002", related=["INC-2025-001"])
     third = valid_review("INC-2025-003")
-    page = pages(tmp_path, first, second, third)["incidents/INC-2025-001.md"]
+    page = pages(tmp_path, first, second, third)["incidents/INC-2025-001/index.md"]
     for heading in ("Related reviews", "Similar reviews"):
         blocks = [block for block in section(page, heading).strip().split("\n\n") if block.startswith("- ")]
         # One block: a blank line between items made each one a paragraph, spaced unlike every other list.
@@ -115,7 +115,7 @@ def test_a_why_written_as_a_question_gets_no_second_why_label(tmp_path: Path) ->
     data = valid_review()
     data["root_cause"]["five_whys"] = ["Why did playback fail? The certificate had expired.",
                                        "It was renewed by hand.", "  why by hand? The pipeline skipped it."]
-    page = pages(tmp_path, data)["incidents/INC-2025-001.md"]
+    page = pages(tmp_path, data)["incidents/INC-2025-001/index.md"]
     whys = [line for line in section(page, "Root cause").splitlines() if line.startswith("<li>")]
     # "Why? Why did playback fail?": the label only where the answer does not ask the question itself.
     assert [('<span class="kb-why">Why?</span>' in line) for line in whys] == [False, True, False], whys
@@ -127,6 +127,6 @@ def test_a_critical_lesson_is_marked_wherever_lessons_are_listed(tmp_path: Path)
     data["approval"]["executive_briefing"] = "2025-03-11"
     texts = pages(tmp_path, data)
     chip = '<span class="kb-critical">critical</span>'
-    for page in ("lessons/index.md", "lessons/tags/cdn.md", "root-causes/configuration-change.md", "index.md",
-                 "incidents/INC-2025-001.md"):
+    for page in ("lessons/index.md", "lessons/tags/cdn/index.md", "root-causes/configuration-change/index.md", "index.md",
+                 "incidents/INC-2025-001/index.md"):
         assert chip in texts[page], page
