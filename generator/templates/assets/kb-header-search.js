@@ -16,6 +16,12 @@
   var latest = 0;
   var MAX = 8;     // review results shown
   var GUIDES = 2;  // guide pages shown after them
+  var POOL = 20;   // results whose data is loaded to pick those from
+
+  function isReview(result) {
+    // A review's page (or a TLP:RED placeholder) is at incidents/<ID>/; guides are elsewhere.
+    return /\/incidents\/[^/]+\/(?:[?#]|$)/.test(result.url || "");
+  }
 
   function load() {
     if (!loading) {
@@ -79,14 +85,17 @@
     var pagefind;
     load().then(function (loaded) {
       pagefind = loaded;
-      return pagefind.debouncedSearch(query, { filters: { section: "review" } }, 150);
-    }).then(function (reviews) {
-      if (!reviews || mine !== latest) return null;  // a newer query is on its way
-      // Reviews first, then guide pages (mkdocs_hooks.py files each page under a section).
-      return pagefind.search(query, { filters: { section: "guide" } }).then(function (guides) {
-        var first = reviews.results.slice(0, MAX);
-        var rest = guides ? guides.results.slice(0, Math.max(GUIDES, MAX - first.length)) : [];
-        return Promise.all(first.concat(rest).map(function (r) { return r.data(); }));
+      return pagefind.debouncedSearch(query, {}, 150);
+    }).then(function (found) {
+      if (!found || mine !== latest) return null;  // a newer query is on its way
+      // Reviews first, then guide pages, told apart by their address. (No Pagefind filter:
+      // with two values in one filter Pagefind writes its index in a different order on
+      // every run, and builds must be byte-identical.)
+      return Promise.all(found.results.slice(0, POOL).map(function (r) { return r.data(); })).then(function (all) {
+        var reviews = all.filter(isReview);
+        var guides = all.filter(function (r) { return !isReview(r); });
+        var first = reviews.slice(0, MAX);
+        return first.concat(guides.slice(0, Math.max(GUIDES, MAX - first.length)));
       });
     }).then(function (results) {
       if (results && mine === latest) show(results, query);
