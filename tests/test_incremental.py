@@ -161,3 +161,13 @@ def test_cli_says_how_it_built_and_kb_cache_off_turns_the_cache_off(tmp_path: Pa
         off.setenv("KB_CACHE", "off")
         outcome = run_kb(args, cwd=tmp_path)
     assert outcome.exit_code == 0 and "incremental" not in outcome.stderr and "full build" not in outcome.stderr
+
+
+def test_an_unwritable_cache_folder_means_a_full_build_as_before(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".kb-cache").write_text("not a folder")  # nothing can be created under it
+    kb = make_kb(tmp_path, reviews())
+    config = project(tmp_path)
+    assert build(kb, tmp_path / "site", config).mode == "off"
+    assert (tmp_path / "site" / "incidents" / "INC-2025-001" / "index.html").is_file()
+    assert (tmp_path / ".kb-cache").read_text() == "not a folder"
