@@ -36,7 +36,6 @@ when the cache folder cannot be written.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import marshal
 import os
@@ -193,6 +192,10 @@ class BuildCache:
         return store
 
     def _acquire(self) -> bool:
+        try:
+            import fcntl
+        except ImportError:  # not POSIX: no lock, as kb did before the cache (one build at a time)
+            return True
         lock = open(self.folder.parent / f".{self.folder.name}.lock", "ab")  # noqa: SIM115 - held until close()
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -271,7 +274,7 @@ class BuildCache:
             other = BuildCache(old)
             if other._acquire():  # never pull a folder from under a running build
                 shutil.rmtree(old, ignore_errors=True)
-                Path(other._lock.name).unlink(missing_ok=True)  # type: ignore[union-attr]
+                old.with_name(f".{old.name}.lock").unlink(missing_ok=True)
                 other.close()
 
     def commit(self, pages: dict[str, tuple[str, str]]) -> None:

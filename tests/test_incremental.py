@@ -171,3 +171,14 @@ def test_an_unwritable_cache_folder_means_a_full_build_as_before(tmp_path: Path,
     assert build(kb, tmp_path / "site", config).mode == "off"
     assert (tmp_path / "site" / "incidents" / "INC-2025-001" / "index.html").is_file()
     assert (tmp_path / ".kb-cache").read_text() == "not a folder"
+
+
+def test_a_build_running_beside_goes_without_the_cache(tmp_path: Path, warm: tuple[Path, Path]) -> None:
+    fcntl = pytest.importorskip("fcntl")
+    kb, config = warm
+    [folder] = [p for p in (tmp_path / BUILD_CACHE).iterdir() if p.is_dir()]
+    with open(folder.with_name(f".{folder.name}.lock"), "ab") as held:  # as the other build holds it
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert build(kb, tmp_path / "other-site", config).mode == "off"
+    assert (tmp_path / "other-site" / "index.html").is_file()
+    assert build(kb, tmp_path / "site", config).mode == "incremental"  # the cache was left as it was
