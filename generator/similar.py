@@ -156,26 +156,36 @@ def compute(kb: KnowledgeBase, *, limit: int = LIMIT) -> dict[str, tuple[Similar
             if len(by_facet[facet]) <= cap:
                 candidates.update(by_facet[facet])
         candidates.discard(number)
-        found = [_similar(profile, profiles[other], text.get(other, 0.0)) for other in candidates]
-        found = [s for s in found if s.score >= MIN_SCORE]
-        held = {p.review.id: p.review.held for p in (profiles[o] for o in candidates)}
-        found.sort(key=lambda s: (-s.score, -held[s.id].timestamp(), s.id))
-        result[profile.review.id] = tuple(found[:limit])
+        # Scores first, the Similar (with its reasons) only for the few kept: most candidates
+        # pass MIN_SCORE on one shared facet, and building every one's reasons was most of the time.
+        ranked = []
+        for other in candidates:
+            score = _score(profile, profiles[other])[0]
+            if score >= MIN_SCORE:
+                review = profiles[other].review
+                ranked.append((-score, -review.held.timestamp(), review.id, other))
+        ranked.sort()
+        result[profile.review.id] = tuple(_similar(profile, profiles[other], 0.0) for *_, other in ranked[:limit])
     return result
 
 
-def _similar(one: _Profile, other: _Profile, text: float) -> Similar:
+def _score(one: _Profile, other: _Profile) -> tuple[float, frozenset[tuple[str, str]], list[tuple[float, str]]]:
+    """The pair's score (rounded as shown), shared facets and shared words with their products."""
     shared = one.facets & other.facets
+    # Text similarity computed in full for the pair (the candidate search may have skipped common words).
+    common = [(one.vector[w] * other.vector[w], w) for w in one.vector.keys() & other.vector.keys()]
+    text = sum(v for v, _ in common)
+    return round(text + sum(WEIGHTS[kind] for kind, _ in shared), 4), shared, common
+
+
+def _similar(one: _Profile, other: _Profile, text: float) -> Similar:
+    score, shared, common = _score(one, other)
 
     def of(kind: str) -> tuple[str, ...]:
         return tuple(sorted(value for k, value in shared if k == kind))
 
-    # Text similarity computed in full for the pair (the candidate search may have skipped common words).
-    common = [(one.vector[w] * other.vector[w], w) for w in one.vector.keys() & other.vector.keys()]
-    text = sum(v for v, _ in common)
-    score = text + sum(WEIGHTS[kind] for kind, _ in shared)
     top = tuple(w for _, w in sorted(common, key=lambda item: (-item[0], item[1]))[:5])
-    return Similar(other.review.id, other.review.title, round(score, 4), of("category"), of("control"),
+    return Similar(other.review.id, other.review.title, score, of("category"), of("control"),
                    of("service"), top)
 
 

@@ -34,6 +34,7 @@ from generator.dates import source_date_epoch
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
 from generator.fingerprint import Fingerprints, templates_digest
+from generator.incremental import BuildCache, BuildStats, copy_site, inodes, run_mkdocs_incremental, tree_change
 from generator.index import KnowledgeBase, validate
 from generator.load import discover_reviews
 from generator.pages import PageSpec, front_matter, plan, source_path
@@ -590,20 +591,37 @@ def _engine(name: str) -> Callable[[Path, Path, Path, dt.date], list[Diagnostic]
     return run_mkdocs
 
 
-def build_site(settings: Settings, *, stage: Stage = _quiet) -> Result[KnowledgeBase]:
+def build_site(settings: Settings, *, stage: Stage = _quiet, stats: BuildStats | None = None) -> Result[KnowledgeBase]:
     """Validate, render and publish the KB; nothing is written unless all of it succeeds.
 
     `stage` hears of each step as it starts: validating, rendering, running MkDocs,
-    indexing for search, publishing.
+    indexing for search, publishing. With the build cache (generator/incremental.py) only
+    the pages an edit changed are rendered and built again; `stats` learns how it went.
     """
+    stats = stats if stats is not None else BuildStats()
     config_file = find_config(settings)
     check_site_dir(settings.site_dir, kb_dir=settings.kb_dir, config_file=config_file)
-    checked, tree = prepare_docs(settings, stage=stage)
+    store = BuildCache.open(settings, config_file, _handwritten_files(handwritten_dir(config_file)))
+    try:
+        return _build_site(settings, config_file, store, stage, stats)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _build_site(settings: Settings, config_file: Path, store: BuildCache | None, stage: Stage,
+                stats: BuildStats) -> Result[KnowledgeBase]:
+    renders = None
+    if store is not None:
+        renders = RenderCache()
+        renders.pages = store.pages()
+    checked, tree = prepare_docs(settings, cache=renders, stage=stage)
     if tree is None:
         return checked
     site_dir = settings.site_dir.absolute()
     try:
-        return _publish(settings, config_file, checked, tree, site_dir, stage)
+        return _publish(settings, config_file, checked, tree, site_dir, stage,
+                        cached=(store, renders, stats))
     except OSError as exc:
         # A full disk, an unwritable folder: say which path, and that nothing was lost.
         where = exc.filename or site_dir.parent
@@ -612,16 +630,22 @@ def build_site(settings: Settings, *, stage: Stage = _quiet) -> Result[Knowledge
 
 
 def _publish(settings: Settings, config_file: Path, checked: Result[KnowledgeBase], tree: DocsTree,
-             site_dir: Path, stage: Stage) -> Result[KnowledgeBase]:
+             site_dir: Path, stage: Stage,
+             cached: tuple[BuildCache | None, RenderCache | None, BuildStats]) -> Result[KnowledgeBase]:
+    store, renders, stats = cached
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(site_dir)
     work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-{os.getpid()}-", dir=site_dir.parent))
     try:
         _step("work-created")
-        tree.write(work / "docs")
-        _step("docs-written")
-        stage("running Zensical" if settings.engine == "zensical" else "running MkDocs")
-        found = _engine(settings.engine)(config_file, work / "docs", work / "site", settings.as_of)
+        found = None
+        if store is not None and renders is not None and store.begin():
+            found = _build_cached(store, tree, renders, config_file, work / "site", settings, stage, stats)
+        if found is None:  # no cache, or it could not be written: as every build did before it
+            tree.write(work / "docs")
+            _step("docs-written")
+            stage("running Zensical" if settings.engine == "zensical" else "running MkDocs")
+            found = _engine(settings.engine)(config_file, work / "docs", work / "site", settings.as_of)
         result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
         _step("site-built")
         if not result.failed(strict=settings.strict):
@@ -635,3 +659,34 @@ def _publish(settings: Settings, config_file: Path, checked: Result[KnowledgeBas
         return result
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _build_cached(store: BuildCache, tree: DocsTree, renders: RenderCache, config_file: Path, site: Path,
+                  settings: Settings, stage: Stage, stats: BuildStats) -> list[Diagnostic] | None:
+    """Build in the cache folder (dirty when it is warm) and copy the site to `site`; None when
+    the cache folder could not be written (the caller builds without it)."""
+    stats.pages, stats.rendered = len(renders.pages), renders.rendered
+    try:
+        before = inodes(store.docs) if store.warm else {}
+        tree.write(store.docs)
+        change = tree_change(before, inodes(store.docs))
+    except OSError:
+        return None
+    _step("docs-written")
+    stats.changed, stats.removed = len(change.changed), len(change.removed)
+    stage(f"running MkDocs on {stats.changed + stats.removed:,} changed files" if store.warm else "running MkDocs")
+    found, dirty = run_mkdocs_incremental(config_file, store.docs, store.site, settings.as_of,
+                                          change=change if store.warm else None, handwritten=tree.handwritten)
+    stats.mode = "incremental" if dirty else "cold"
+    stats.reason = "" if dirty else (store.reason if not store.warm else "a page was added or removed, and no nav is configured")
+    if any(d.severity is Severity.ERROR for d in found):
+        return found
+    if not found:  # a build MkDocs warned about is not vouched for: the next one is cold and warns again
+        with contextlib.suppress(OSError):
+            store.commit(renders.pages)
+    try:
+        copy_site(store.site, site)
+    except OSError as exc:
+        return found + [error(config_file, 1, 1, "site", f"the built site could not be copied out of the build cache: {exc}",
+                              "build without the cache: KB_CACHE=off kb build")]
+    return found

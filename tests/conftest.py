@@ -171,6 +171,14 @@ def to_yaml(data: Any) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10**6)
 
 
+def edit_review(kb: Path, review_id: str, change: Any) -> None:
+    """Rewrite reviews/<review_id>.yaml after `change` (a function) altered its data in place."""
+    path = kb / "reviews" / f"{review_id}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(to_yaml(data), encoding="utf-8")
+
+
 Content = Any  # dict (written as YAML), str (UTF-8 text) or bytes (written as they are)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CONTROLS, TAXONOMY, make_kb, to_yaml, valid_review
+from conftest import CONTROLS, TAXONOMY, edit_review, make_kb, to_yaml, valid_review
 from generator import pages
 from generator.settings import Settings
 from generator.site import RenderCache, prepare_docs
@@ -114,12 +114,7 @@ def test_home_page_caps_its_lists_and_says_how_many_more(tmp_path: Path, monkeyp
 # --- the render cache of kb serve ------------------------------------------------------
 
 
-def edit(kb: Path, review_id: str, change) -> None:
-    import yaml
-    path = kb / "reviews" / f"{review_id}.yaml"
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    change(data)
-    path.write_text(to_yaml(data), encoding="utf-8")
+edit = edit_review
 
 
 def set_lesson(data: dict) -> None:

@@ -44,8 +44,11 @@ def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
     """Validate the KB, then publish it as a static site (MkDocs + Material).
 
     Writes nothing when the KB has errors (or warnings with --strict); the previous
-    site stays complete until the new one is ready.
+    site stays complete until the new one is ready. What a build made is kept in
+    .kb-cache/build/, so after an edit only the pages it changed are built again, with
+    the same bytes as a full build; KB_CACHE=off builds everything.
     """
+    from generator.incremental import BuildStats
     from generator.site import SiteError, build_site
 
     settings = _settings(kb_dir, as_of, strict, audience=audience, training_since=training_since,
@@ -54,11 +57,13 @@ def build(kb_dir: Path, as_of: dt.date | None, strict: bool, audience: str, trai
             else f"nothing was written to {site_dir}/")
     try:
         with _stages() as stage:
-            result = build_site(settings, stage=stage)
+            result = build_site(settings, stage=stage, stats=(stats := BuildStats()))
     except SiteError as exc:
         raise KBError(f"{exc}; the site was not written, {kept}") from exc
     _report(result, "text", strict=strict, failed=f"kb: the site was not written; {kept}")
-    echo(f"built {settings.site_dir}/ ({audience} audience)", err=True)
+    how = {"incremental": f"; incremental: {stats.rendered:,} of {stats.pages:,} pages rendered again",
+           "cold": "; full build"}.get(stats.mode, "")
+    echo(f"built {settings.site_dir}/ ({audience} audience{how})", err=True)
 
 
 BUILD_STAGES = 5
