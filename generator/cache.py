@@ -176,7 +176,7 @@ def _write_object(objects: Path, digest: str, blob: bytes) -> None:
 
 # -- the cache -------------------------------------------------------------------------
 
-def _tool_fingerprint() -> str:
+def tool_fingerprint() -> str:
     """A hash of what decides the results: this package's code, the schemas, the libraries."""
     import yaml
 
@@ -304,7 +304,7 @@ class FileCache(RecordChecks):
             return RecordChecks()
         if cwd == root or root in cwd.parents:
             return RecordChecks()
-        return cls(cwd / CACHE_DIR / _tool_fingerprint(), root)
+        return cls(cwd / CACHE_DIR / tool_fingerprint(), root)
 
     def read(self, paths: list[Path], root: Path) -> list[tuple[SourceRecord | None, list[Diagnostic]]]:
         if len(paths) < MIN_FILES:

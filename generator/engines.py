@@ -35,19 +35,19 @@ ZENSICAL_HINT = ("install the optional extra with: pip install -e '.[zensical]' 
 _ZENSICAL_CHATTER = ("Build started", "No issues found", "Build finished")
 
 
-class _TolerantLoader(yaml.SafeLoader):
+class TolerantLoader(yaml.SafeLoader):
     """Reads a MkDocs configuration for the few keys kb rewrites, whatever tags it uses
     (!ENV, !!python/name: ...): a tagged value is read as None, never run."""
 
 
-_TolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
+TolerantLoader.add_multi_constructor("", lambda loader, suffix, node: None)
 
 
-def _configured_custom_dir(config_file: Path) -> str | None:
+def configured_custom_dir(config_file: Path) -> str | None:
     """theme.custom_dir of the configuration, as an absolute path (Zensical resolves it
     against the file that names it, which for kb's generated file is the build folder)."""
     try:
-        data = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_TolerantLoader)  # noqa: S506 (tolerant SafeLoader)
+        data = yaml.load(config_file.read_text(encoding="utf-8"), Loader=TolerantLoader)  # noqa: S506 (tolerant SafeLoader)
     except (OSError, yaml.YAMLError):
         return None  # Zensical reads the file itself and reports what is wrong with it
     theme = data.get("theme") if isinstance(data, dict) else None
@@ -71,7 +71,7 @@ def zensical_config(config_file: Path, work: Path) -> Path:
         "site_dir": "site",
         "plugins": [{"search": {"enabled": False}}],
     }
-    custom_dir = _configured_custom_dir(config_file)
+    custom_dir = configured_custom_dir(config_file)
     if custom_dir is not None:
         overrides["theme"] = {"custom_dir": custom_dir}
     target = work / "mkdocs.yml"

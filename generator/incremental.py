@@ -120,21 +120,21 @@ def _config_paths(config_file: Path) -> list[Path]:
     """Files and folders the configuration names that decide the HTML: hooks and the theme's custom_dir."""
     import yaml
 
-    from generator.engines import _TolerantLoader, _configured_custom_dir
+    from generator.engines import TolerantLoader, configured_custom_dir
 
     try:
-        data = yaml.load(config_file.read_text(encoding="utf-8"), Loader=_TolerantLoader)  # noqa: S506 (tolerant SafeLoader)
+        data = yaml.load(config_file.read_text(encoding="utf-8"), Loader=TolerantLoader)  # noqa: S506 (tolerant SafeLoader)
     except (OSError, yaml.YAMLError, UnicodeDecodeError):
         data = None
     hooks = data.get("hooks") if isinstance(data, dict) else None
     paths = [config_file.parent / hook for hook in hooks if isinstance(hook, str)] if isinstance(hooks, list) else []
-    custom_dir = _configured_custom_dir(config_file)
+    custom_dir = configured_custom_dir(config_file)
     return paths + ([Path(custom_dir)] if custom_dir else [])
 
 
 def cache_key(settings: Settings, config_file: Path, handwritten: dict[str, Path]) -> str:
     """The digest of everything the site depends on besides the generated docs files."""
-    from generator.cache import _tool_fingerprint
+    from generator.cache import tool_fingerprint
     from generator.render import TEMPLATES
 
     digest = hashlib.sha256()
@@ -144,7 +144,7 @@ def cache_key(settings: Settings, config_file: Path, handwritten: dict[str, Path
         digest.update(data)
 
     part("format", str(_FORMAT).encode())
-    part("tool", _tool_fingerprint().encode())
+    part("tool", tool_fingerprint().encode())
     part("installed", "\n".join(_installed()).encode())
     part("templates", templates_digest([TEMPLATES, Path(__file__).parent / "theme"]))
     part("config", f"{config_file}\n".encode() + config_file.read_bytes())
@@ -299,11 +299,11 @@ def run_mkdocs_incremental(config_file: Path, docs_dir: Path, site_dir: Path, as
     from mkdocs.exceptions import MkDocsException
     from mkdocs.structure.files import File
 
-    from generator.preview import _NoDirtyWarning
-    from generator.site import _build_environment
+    from generator.preview import NoDirtyWarning
+    from generator.site import build_environment
 
-    with _build_environment(as_of) as logs:
-        logs.addFilter(_NoDirtyWarning())
+    with build_environment(as_of) as logs:
+        logs.addFilter(NoDirtyWarning())
         try:
             config = load_config(str(config_file), docs_dir=str(docs_dir), site_dir=str(site_dir))
             dirty = change is not None and (bool(config.nav) or not (_pages(change.added) or _pages(change.removed)))

@@ -58,7 +58,7 @@ class _KeepTemplates:
         return env
 
 
-class _NoDirtyWarning(logging.Filter):
+class NoDirtyWarning(logging.Filter):
     """MkDocs warns on every dirty build that navigation may be stale. The preview's
     navigation lists sections only and a removed page triggers a clean build, so the
     warning says nothing here; it would bury the findings the reviewer needs to see."""
@@ -118,7 +118,7 @@ def serve(settings: Settings, *, dev_addr: str) -> None:
     site = work / "site"
     preview = Preview(settings, config_file, work / "docs", site, dev_addr)
     logging.basicConfig(format="%(levelname)-7s -  %(message)s", level=logging.INFO)
-    logging.getLogger("mkdocs.commands.build").addFilter(_NoDirtyWarning())
+    logging.getLogger("mkdocs.commands.build").addFilter(NoDirtyWarning())
     server = LiveReloadServer(builder=preview.build, host=host, port=int(port), root=str(site))
 
     def error_page(code: int) -> bytes | None:

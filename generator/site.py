@@ -244,7 +244,7 @@ class _Collect(logging.Handler):
 
 
 @contextlib.contextmanager
-def _build_environment(as_of: dt.date) -> Iterator[_Collect]:
+def build_environment(as_of: dt.date) -> Iterator[_Collect]:
     """MkDocs logs collected as findings, and a build date fixed to --as-of (reproducible)."""
     collector = _Collect()
     logger = logging.getLogger("mkdocs")
@@ -272,7 +272,7 @@ def run_mkdocs(config_file: Path, docs_dir: Path, site_dir: Path, as_of: dt.date
     from mkdocs.config import load_config
     from mkdocs.exceptions import MkDocsException
 
-    with _build_environment(as_of) as logs:
+    with build_environment(as_of) as logs:
         try:
             config = load_config(str(config_file), docs_dir=str(docs_dir), site_dir=str(site_dir))
             _use_theme_overrides(config)

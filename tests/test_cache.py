@@ -168,6 +168,6 @@ def test_the_cache_is_never_written_into_the_kb(kb, monkeypatch):
 def test_a_new_version_of_the_tool_starts_an_empty_cache(kb, monkeypatch):
     findings(kb)
     old = {p.parent for p in Path(".kb-cache/validate").glob("*/kb-*")}
-    monkeypatch.setattr(cache, "_tool_fingerprint", lambda: "another-version")
+    monkeypatch.setattr(cache, "tool_fingerprint", lambda: "another-version")
     assert findings(kb) == uncached(kb, monkeypatch)
     assert not any(folder.exists() for folder in old)
