@@ -14,12 +14,18 @@ all others at once, which an inverted index does directly):
   or facet shared by more than COMMON_CAP reviews is too common to say anything and is not
   followed (it still counts for the candidates found otherwise). So the work per review is
   bounded by TOP_TERMS * COMMON_CAP, never by the size of the KB: linear, not quadratic.
+  Each pair is scored once (the score is symmetric) from the postings, and each review
+  keeps only its LIMIT best in a small heap; the sums run in a fixed order (fsum where a
+  set's order would decide), so two builds rank alike whatever Python's hash seed.
 - A review is listed when its score reaches MIN_SCORE; the best LIMIT are kept, ties by
   newer review, then id. A review never lists itself.
 """
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_right
+from operator import mul
 import math
 import re
 from collections import Counter, defaultdict
@@ -142,44 +148,98 @@ def compute(kb: KnowledgeBase, *, limit: int = LIMIT) -> dict[str, tuple[Similar
             by_word[word].append(number)
         for facet in profile.facets:
             by_facet[facet].append(number)
-    result = {}
+    if limit <= 0:
+        return {review.id: () for review in reviews}
+    vectors = [profile.vector for profile in profiles]
+    facets = [profile.facets for profile in profiles]
+    # Ties go to the newer review, then the smaller id: one number per review says how it ranks.
+    order = sorted(range(len(profiles)), key=lambda n: (-profiles[n].review.held.timestamp(), profiles[n].review.id))
+    tie = [0] * len(profiles)
+    for rank, number in enumerate(order):
+        tie[number] = rank
+    best: list[list[tuple[float, int, int]]] = [[] for _ in profiles]  # the `limit` best so far, worst first
     cap = COMMON_CAP
     for number, profile in enumerate(profiles):
+        # A pair is scored once, from its first review (the lower number), and counts for
+        # both: the score is symmetric. It is summed word by word and facet by facet in one
+        # fixed order, never in hash order, so a warm build ranks exactly as a cold one.
         text: dict[int, float] = defaultdict(float)
+        common_words = {}
         for word, weight in profile.vector.items():
             holders = by_word[word]
             if len(holders) <= cap:
-                for other in holders:
-                    text[other] += weight * profiles[other].vector[word]
-        candidates = set(text)
-        for facet in profile.facets:
-            if len(by_facet[facet]) <= cap:
-                candidates.update(by_facet[facet])
-        candidates.discard(number)
-        # Scores first, the Similar (with its reasons) only for the few kept: most candidates
-        # pass MIN_SCORE on one shared facet, and building every one's reasons was most of the time.
-        ranked = []
-        for other in candidates:
-            score = _score(profile, profiles[other])[0]
+                for other in holders[bisect_right(holders, number):]:  # holders are in order
+                    text[other] += weight * vectors[other][word]
+            else:
+                common_words[word] = weight
+        shared: dict[int, float] = defaultdict(float)
+        common_facets = []
+        for facet in sorted(profile.facets):
+            holders = by_facet[facet]
+            if len(holders) <= cap:
+                weight = WEIGHTS[facet[0]]
+                for other in holders[bisect_right(holders, number):]:
+                    shared[other] += weight
+            else:
+                common_facets.append(facet)
+        mine = best[number]
+        for other in text.keys() | shared.keys():
+            # A common word or facet was not followed, but counts for a review found otherwise.
+            words = text.get(other, 0.0)
+            if common_words:
+                vector = vectors[other]
+                both = common_words.keys() & vector.keys()
+                # fsum is exact, so the set's (hash) order cannot change the sum.
+                words += math.fsum(map(mul, map(common_words.__getitem__, both), map(vector.__getitem__, both)))
+            fixed = shared.get(other, 0.0)
+            for facet in common_facets:
+                if facet in facets[other]:
+                    fixed += WEIGHTS[facet[0]]
+            score = round(words + fixed, 4)
             if score >= MIN_SCORE:
-                review = profiles[other].review
-                ranked.append((-score, -review.held.timestamp(), review.id, other))
-        ranked.sort()
-        result[profile.review.id] = tuple(_similar(profile, profiles[other], 0.0) for *_, other in ranked[:limit])
+                entry = (score, -tie[other], other)
+                if len(mine) < limit or entry > mine[0]:  # most pairs are no better than what is kept
+                    _keep(mine, entry, limit)
+                theirs = best[other]
+                entry = (score, -tie[number], number)
+                if len(theirs) < limit or entry > theirs[0]:
+                    _keep(theirs, entry, limit)
+    result = {}
+    for number, profile in enumerate(profiles):
+        kept = sorted(best[number], reverse=True)  # best first: higher score, then the better tie
+        result[profile.review.id] = tuple(_similar(profile, profiles[other], score) for score, _, other in kept)
     return result
 
 
+def _keep(heap: list[tuple[float, int, int]], entry: tuple[float, int, int], limit: int) -> None:
+    """Keep the `limit` best entries (score, -tie rank, review number) in a heap, worst on top."""
+    if limit <= 0:
+        return
+    if len(heap) < limit:
+        heapq.heappush(heap, entry)
+    elif entry > heap[0]:
+        heapq.heapreplace(heap, entry)
+
+
 def _score(one: _Profile, other: _Profile) -> tuple[float, frozenset[tuple[str, str]], list[tuple[float, str]]]:
-    """The pair's score (rounded as shown), shared facets and shared words with their products."""
+    """The pair's score (rounded as shown), shared facets and shared words with their products.
+
+    Summed in compute's order (the first review's words by weight, then its facets sorted)."""
     shared = one.facets & other.facets
-    # Text similarity computed in full for the pair (the candidate search may have skipped common words).
-    common = [(one.vector[w] * other.vector[w], w) for w in one.vector.keys() & other.vector.keys()]
-    text = sum(v for v, _ in common)
-    return round(text + sum(WEIGHTS[kind] for kind, _ in shared), 4), shared, common
+    common = [(weight * other.vector[w], w) for w, weight in one.vector.items() if w in other.vector]
+    text = 0.0
+    for value, _ in common:
+        text += value
+    fixed = 0.0
+    for kind, _ in sorted(shared):
+        fixed += WEIGHTS[kind]
+    return round(text + fixed, 4), shared, common
 
 
-def _similar(one: _Profile, other: _Profile, text: float) -> Similar:
-    score, shared, common = _score(one, other)
+def _similar(one: _Profile, other: _Profile, score: float | None = None) -> Similar:
+    """The Similar for a pair, with its reasons; `score` as compute ranked it, when it did."""
+    found, shared, common = _score(one, other)
+    score = found if score is None else score
 
     def of(kind: str) -> tuple[str, ...]:
         return tuple(sorted(value for k, value in shared if k == kind))
@@ -201,7 +261,7 @@ def for_text(kb: KnowledgeBase, text: str, *, limit: int = LIMIT) -> tuple[Simil
     norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
     probe = _Profile(reviews[0] if reviews else None, {w: v / norm for w, v in weights.items() if v > 0},  # type: ignore[arg-type]
                      frozenset())
-    found = [_similar(probe, p, 0.0) for p in profiles if probe.vector.keys() & p.vector.keys()]
+    found = [_similar(probe, p) for p in profiles if probe.vector.keys() & p.vector.keys()]
     found = [s for s in found if s.score > 0]
     held = {p.review.id: p.review.held for p in profiles}
     found.sort(key=lambda s: (-s.score, -held[s.id].timestamp(), s.id))

@@ -95,3 +95,45 @@ def test_kb_new_similar_lists_and_writes_nothing(kb: Path) -> None:
     assert outcome.stdout.startswith("INC-2025-00") and "INC-2025-005" not in outcome.stdout
     assert "Nothing written" in outcome.stderr
     assert sorted(p.name for p in (kb / "reviews").iterdir()) == before
+
+
+def _brute_force(kb_view, limit: int = similar.LIMIT) -> dict[str, list[tuple[str, float]]]:
+    """Every pair scored in full, as the module's text defines it: the reference compute must equal."""
+    reviews = tuple(sorted(kb_view.reviews, key=lambda r: r.id))
+    profiles = similar._profiles(reviews)
+    df_words: dict[str, int] = {}
+    df_facets: dict[tuple[str, str], int] = {}
+    for p in profiles:
+        for w in p.vector:
+            df_words[w] = df_words.get(w, 0) + 1
+        for f in p.facets:
+            df_facets[f] = df_facets.get(f, 0) + 1
+    found = {}
+    for one in profiles:
+        ranked = []
+        for other in profiles:
+            if other is one:
+                continue
+            # A candidate shares a word or facet that is not too common.
+            if not any(df_words[w] <= similar.COMMON_CAP for w in one.vector.keys() & other.vector.keys()) and \
+                    not any(df_facets[f] <= similar.COMMON_CAP for f in one.facets & other.facets):
+                continue
+            score = similar._score(one, other)[0]
+            if score >= similar.MIN_SCORE:
+                ranked.append((-score, -other.review.held.timestamp(), other.review.id))
+        ranked.sort()
+        found[one.review.id] = [(rid, -score) for score, _, rid in ranked[:limit]]
+    return found
+
+
+@pytest.mark.parametrize("cap", [2, 4, 1000])
+def test_the_fast_ranking_equals_scoring_every_pair_in_full(monkeypatch: pytest.MonkeyPatch, cap: int) -> None:
+    """compute scores each pair once, from postings, with common words and facets added on the side;
+    it must rank exactly as scoring every pair in full does, with some words too common to follow."""
+    monkeypatch.setattr(similar, "COMMON_CAP", cap)
+    kb_view = view(validate(Path(__file__).parent.parent / "kb", as_of=AS_OF).value, "internal")
+    fast = {rid: [(s.id, s.score) for s in found] for rid, found in similar.compute(kb_view).items()}
+    reference = _brute_force(kb_view)
+    assert fast == reference  # both rounded to 4 places, as shown
+    assert any(fast.values()), "the example KB has similar reviews to compare"
+    assert similar.compute(kb_view, limit=0) == {rid: () for rid in fast}
