@@ -5,6 +5,7 @@ rendered from (site.RenderCache, keyed by generator/fingerprint.py), the docs tr
 MkDocs read it, and MkDocs' output:
 
     .kb-cache/build/<key>/pages.marshal   doc -> (page key, text)
+    .kb-cache/build/<key>/similar.marshal the ranking of similar reviews, by the digest of its inputs
     .kb-cache/build/<key>/docs/           the docs tree of the last build
     .kb-cache/build/<key>/site/           MkDocs' site built from it (no search index)
     .kb-cache/build/<key>/complete        the stamp: written last, removed first
@@ -35,6 +36,7 @@ when the cache folder cannot be written.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import marshal
@@ -48,6 +50,7 @@ from typing import IO
 from generator.diagnostics import Diagnostic, error, warning
 from generator.fingerprint import templates_digest
 from generator.settings import Settings
+from generator.similar import Similar
 
 BUILD_CACHE = Path(".kb-cache") / "build"
 KEEP = 2
@@ -169,6 +172,7 @@ class BuildCache:
         self.docs = folder / "docs"
         self.site = folder / "site"
         self.pages_file = folder / "pages.marshal"
+        self.ranking_file = folder / "similar.marshal"
         self.stamp = folder / _STAMP
         self.warm = False  # the last build with this key completed: its pages and outputs are good
         self.reason = "no earlier build"
@@ -240,6 +244,16 @@ class BuildCache:
             return {}
         return pages
 
+    def ranking(self) -> tuple[str, dict[str, tuple[Similar, ...]]] | None:
+        """The last build's ranking of similar reviews with the digest of what it read, if readable."""
+        if not self.warm:
+            return None
+        try:
+            key, rows = marshal.loads(self.ranking_file.read_bytes())
+            return key, {rid: tuple(Similar(*row) for row in found) for rid, found in rows.items()}
+        except (OSError, ValueError, EOFError, TypeError, AttributeError):
+            return None  # computed again: the ranking follows from the KB alone
+
     def begin(self) -> bool:
         """Lock the folder for this build and make it ready to be written: the stamp goes first,
         a cold folder is emptied, older folders beyond KEEP are removed. False when the folder
@@ -277,11 +291,19 @@ class BuildCache:
                 old.with_name(f".{old.name}.lock").unlink(missing_ok=True)
                 other.close()
 
-    def commit(self, pages: dict[str, tuple[str, str]]) -> None:
-        """Keep the rendered pages and vouch for the folder (the stamp, written last)."""
+    def commit(self, pages: dict[str, tuple[str, str]],
+               ranking: tuple[str, dict[str, tuple[Similar, ...]]] | None = None) -> None:
+        """Keep the rendered pages (and the ranking of similar reviews) and vouch for the folder (the stamp, written last)."""
         tmp = self.pages_file.with_name(f".{self.pages_file.name}.tmp")
         tmp.write_bytes(marshal.dumps(pages))
         os.replace(tmp, self.pages_file)
+        self.ranking_file.unlink(missing_ok=True)
+        if ranking is not None:
+            key, found = ranking
+            rows = {rid: [dataclasses.astuple(s) for s in kept] for rid, kept in found.items()}
+            tmp = self.ranking_file.with_name(f".{self.ranking_file.name}.tmp")
+            tmp.write_bytes(marshal.dumps((key, rows)))
+            os.replace(tmp, self.ranking_file)
         tmp = self.stamp.with_name(f".{_STAMP}.tmp")
         tmp.write_text(f"{_FORMAT} {self.folder.name}\n", encoding="utf-8")
         os.replace(tmp, self.stamp)

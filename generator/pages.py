@@ -148,9 +148,13 @@ def paginate(url: str, items: list[Any], per_page: int) -> list[tuple[Pager, lis
     return pages
 
 
-def plan(kb: KnowledgeBase, settings: Settings, *,
-         repo: Repository | None = None) -> tuple[list[PageSpec], list[Diagnostic]]:
+def plan(kb: KnowledgeBase, settings: Settings, *, repo: Repository | None = None,
+         ranked: Callable[[KnowledgeBase], dict[str, tuple[similar.Similar, ...]]] = similar.compute,
+         ) -> tuple[list[PageSpec], list[Diagnostic]]:
     """Every generated page of the site for this (already audience-filtered) KB view.
+
+    `ranked` gives the similar reviews of the view (similar.compute, or the render cache's
+    memo of it, site.RenderCache.similar).
 
     No page grows with the number of reviews except by pagination: lists that do are
     split into pages of REVIEWS_PER_PAGE reviews (ROWS_PER_PAGE actions), newest first,
@@ -228,7 +232,7 @@ def plan(kb: KnowledgeBase, settings: Settings, *,
             "backlog": [row for row in lessons if row.in_backlog],
             "adopted": [row for row in lessons if row.lesson.adopted_in],
             "since": cutoff, "new_count": len(new_lessons)}))
-    similar_of = similar.compute(kb)  # on this audience's view: a hidden review is never named
+    similar_of = ranked(kb)  # on this audience's view: a hidden review is never named
     for review in kb.reviews:
         related = kb.related_both_ways(review)
         path = source_path(review.source, settings)
@@ -314,6 +318,16 @@ def _rows_by_review(rows: list[stats.ActionRow]) -> Callable[[list[Review]], lis
     return lookup
 
 
+SEARCH_EXCLUDED = "search:\n  exclude: true\n"
+"""The front matter lines of a page that is left out of the search index (the theme's content.html reads them)."""
+
+
+def searchable(text: str) -> bool:
+    """Whether a generated page (as front_matter wrote it) is indexed for search."""
+    head, _, _ = text.partition("\n---\n")
+    return f"\n{SEARCH_EXCLUDED}" not in head + "\n"
+
+
 def front_matter(page: PageSpec, settings: Settings) -> str:
     """The page's metadata for MkDocs: the record it shows (for the edit button) and layout."""
     lines = ["---", f"title: {yaml_title(page.title)}",
@@ -323,7 +337,7 @@ def front_matter(page: PageSpec, settings: Settings) -> str:
     if page.wide:  # tables need the width: no sidebars
         lines += ["hide:", "  - navigation", "  - toc"]
     if not page.searchable:
-        lines += ["search:", "  exclude: true"]
+        lines += SEARCH_EXCLUDED.splitlines()
     elif page.boost != 1.0:
         lines += ["search:", f"  boost: {page.boost}"]
     return "\n".join(lines + ["---", "", ""])

@@ -23,14 +23,16 @@ all others at once, which an inverted index does directly):
 
 from __future__ import annotations
 
+import hashlib
 import heapq
+import marshal
 from bisect import bisect_right
 from operator import mul
 import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from generator.index import KnowledgeBase
 from generator.model import Review
@@ -111,36 +113,64 @@ def review_text(review: Review) -> Iterable[str]:
         yield review.attack_vector
 
 
+class Source(NamedTuple):
+    """All that ranking reads of one review: compute works from these alone, so their digest
+    (digest) says whether an earlier ranking still holds."""
+
+    id: str
+    title: str
+    held: float  # timestamp: ties go to the newer review
+    text: str  # review_text, joined
+    categories: tuple[str, ...]
+    controls: tuple[str, ...]
+    services: tuple[str, ...]
+
+
+def sources(kb: KnowledgeBase) -> tuple[Source, ...]:
+    """What ranking reads of each review of this (audience-filtered) view, in id order."""
+    return tuple(Source(r.id, r.title, r.held.timestamp(), "\n".join(review_text(r)), tuple(r.root_cause.categories),
+                        tuple(r.controls), tuple(r.services)) for r in sorted(kb.reviews, key=lambda r: r.id))
+
+
+def digest(found: tuple[Source, ...], *, limit: int = LIMIT) -> str:
+    """A digest of everything rank reads: equal digests, equal rankings."""
+    return hashlib.sha256(marshal.dumps((limit, tuple(tuple(s) for s in found)))).hexdigest()
+
+
 @dataclass(frozen=True)
 class _Profile:
-    review: Review
+    source: Source
     vector: dict[str, float]  # kept words -> normalised weight
     facets: frozenset[tuple[str, str]]  # (kind, value)
 
 
-def _profiles(reviews: tuple[Review, ...]) -> list[_Profile]:
-    counts = [word_counts("\n".join(review_text(r))) for r in reviews]
+def _profiles(found: tuple[Source, ...]) -> list[_Profile]:
+    counts = [word_counts(s.text) for s in found]
     df: Counter[str] = Counter()
     for count in counts:
         df.update(count.keys())
-    total = len(reviews)
+    total = len(found)
     idf = {w: math.log((1 + total) / n) for w, n in df.items()}
     tf = [1 + math.log(n) for n in range(1, 64)]  # the usual counts, looked up rather than computed
     profiles = []
-    for review, count in zip(reviews, counts):
+    for source, count in zip(found, counts):
         weights = {w: (tf[n - 1] if n < 64 else 1 + math.log(n)) * idf[w] for w, n in count.items()}
         kept = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:TOP_TERMS]
         norm = math.sqrt(sum(v * v for _, v in kept)) or 1.0
-        facets = frozenset([("category", c) for c in review.root_cause.categories]
-                           + [("control", c) for c in review.controls] + [("service", s) for s in review.services])
-        profiles.append(_Profile(review, {w: v / norm for w, v in kept if v > 0}, facets))
+        facets = frozenset([("category", c) for c in source.categories]
+                           + [("control", c) for c in source.controls] + [("service", s) for s in source.services])
+        profiles.append(_Profile(source, {w: v / norm for w, v in kept if v > 0}, facets))
     return profiles
 
 
 def compute(kb: KnowledgeBase, *, limit: int = LIMIT) -> dict[str, tuple[Similar, ...]]:
     """The most similar reviews of every review of this (audience-filtered) KB view, by id."""
-    reviews = tuple(sorted(kb.reviews, key=lambda r: r.id))
-    profiles = _profiles(reviews)
+    return rank(sources(kb), limit=limit)
+
+
+def rank(found: tuple[Source, ...], *, limit: int = LIMIT) -> dict[str, tuple[Similar, ...]]:
+    """The most similar reviews of every review, from what sources() read of them."""
+    profiles = _profiles(found)
     by_word: dict[str, list[int]] = defaultdict(list)
     by_facet: dict[tuple[str, str], list[int]] = defaultdict(list)
     for number, profile in enumerate(profiles):
@@ -149,11 +179,11 @@ def compute(kb: KnowledgeBase, *, limit: int = LIMIT) -> dict[str, tuple[Similar
         for facet in profile.facets:
             by_facet[facet].append(number)
     if limit <= 0:
-        return {review.id: () for review in reviews}
+        return {source.id: () for source in found}
     vectors = [profile.vector for profile in profiles]
     facets = [profile.facets for profile in profiles]
     # Ties go to the newer review, then the smaller id: one number per review says how it ranks.
-    order = sorted(range(len(profiles)), key=lambda n: (-profiles[n].review.held.timestamp(), profiles[n].review.id))
+    order = sorted(range(len(profiles)), key=lambda n: (-profiles[n].source.held, profiles[n].source.id))
     tie = [0] * len(profiles)
     for rank, number in enumerate(order):
         tie[number] = rank
@@ -207,7 +237,7 @@ def compute(kb: KnowledgeBase, *, limit: int = LIMIT) -> dict[str, tuple[Similar
     result = {}
     for number, profile in enumerate(profiles):
         kept = sorted(best[number], reverse=True)  # best first: higher score, then the better tie
-        result[profile.review.id] = tuple(_similar(profile, profiles[other], score) for score, _, other in kept)
+        result[profile.source.id] = tuple(_similar(profile, profiles[other], score) for score, _, other in kept)
     return result
 
 
@@ -245,26 +275,26 @@ def _similar(one: _Profile, other: _Profile, score: float | None = None) -> Simi
         return tuple(sorted(value for k, value in shared if k == kind))
 
     top = tuple(w for _, w in sorted(common, key=lambda item: (-item[0], item[1]))[:5])
-    return Similar(other.review.id, other.review.title, score, of("category"), of("control"),
+    return Similar(other.source.id, other.source.title, score, of("category"), of("control"),
                    of("service"), top)
 
 
 def for_text(kb: KnowledgeBase, text: str, *, limit: int = LIMIT) -> tuple[Similar, ...]:
     """The reviews most similar to some words (kb new --similar): text similarity only."""
-    reviews = tuple(sorted(kb.reviews, key=lambda r: r.id))
-    profiles = _profiles(reviews)
+    every = sources(kb)
+    profiles = _profiles(every)
     df: Counter[str] = Counter()
     for profile in profiles:
         df.update(profile.vector.keys())
     query = word_counts(text)
-    weights = {w: (1 + math.log(n)) * math.log((1 + len(reviews)) / (df[w] or 1)) for w, n in query.items()}
+    weights = {w: (1 + math.log(n)) * math.log((1 + len(every)) / (df[w] or 1)) for w, n in query.items()}
     norm = math.sqrt(sum(v * v for v in weights.values())) or 1.0
-    probe = _Profile(reviews[0] if reviews else None, {w: v / norm for w, v in weights.items() if v > 0},  # type: ignore[arg-type]
+    probe = _Profile(Source("", "", 0.0, text, (), (), ()), {w: v / norm for w, v in weights.items() if v > 0},
                      frozenset())
     found = [_similar(probe, p) for p in profiles if probe.vector.keys() & p.vector.keys()]
     found = [s for s in found if s.score > 0]
-    held = {p.review.id: p.review.held for p in profiles}
-    found.sort(key=lambda s: (-s.score, -held[s.id].timestamp(), s.id))
+    held = {p.source.id: p.source.held for p in profiles}
+    found.sort(key=lambda s: (-s.score, -held[s.id], s.id))
     return tuple(found[:limit])
 
 

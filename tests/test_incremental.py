@@ -182,3 +182,54 @@ def test_a_build_running_beside_goes_without_the_cache(tmp_path: Path, warm: tup
         assert build(kb, tmp_path / "other-site", config).mode == "off"
     assert (tmp_path / "other-site" / "index.html").is_file()
     assert build(kb, tmp_path / "site", config).mode == "incremental"  # the cache was left as it was
+
+
+def test_the_ranking_of_similar_reviews_is_reused_until_what_it_reads_changes(
+        tmp_path: Path, warm: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranking similar reviews reads every review; most edits (an action's status, a summary)
+    change nothing it reads, and the build keeps the last ranking instead of redoing it."""
+    from generator import similar
+
+    kb, config = warm
+    calls: list[int] = []
+    real = similar.rank
+    monkeypatch.setattr(similar, "rank", lambda found, **options: calls.append(len(found)) or real(found, **options))
+    edit(kb, "INC-2025-001", progress)
+    edit(kb, "INC-2025-003", lambda data: data.update(summary="Rewritten summary of the leak."))
+    assert build(kb, tmp_path / "site", config).mode == "incremental"
+    assert calls == []
+    edit(kb, "INC-2025-002", retitle)  # the title is compared
+    assert build(kb, tmp_path / "site", config).mode == "incremental"
+    assert calls == [10]
+    with monkeypatch.context() as cold:
+        cold.setenv("KB_CACHE", "off")
+        build(kb, tmp_path / "cold", config)
+    assert_same_site(tmp_path / "site", tmp_path / "cold")
+    assert "Credential stuffing on the sign-in and recovery APIs" in \
+        (tmp_path / "site" / "incidents" / "INC-2025-001" / "index.html").read_text(encoding="utf-8")
+
+
+def test_pagefind_given_only_the_searchable_pages_writes_the_index_of_the_whole_site(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kb build hands Pagefind hard links to the pages it indexes, not the lists marked
+    `search: exclude`; the index must be the one the whole site gives (guides included)."""
+    import subprocess
+
+    from generator.site import pagefind_command, prepare_docs, unsearchable
+
+    root = Path(__file__).parents[1]
+    monkeypatch.setenv("KB_CACHE", "off")
+    site = tmp_path / "site"
+    settings = Settings(kb_dir=root / "kb", as_of=dt.date(2026, 12, 1), site_dir=site, config_file=root / "mkdocs.yml")
+    assert not build_site(settings).failed(strict=False)
+    whole = tmp_path / "whole"
+    shutil.copytree(site, whole)
+    shutil.rmtree(whole / "pagefind")
+    subprocess.run(pagefind_command(whole), check=True, capture_output=True)
+    assert files(site / "pagefind") == files(whole / "pagefind")
+    _, tree = prepare_docs(settings)
+    assert tree is not None
+    skipped = unsearchable(tree.generated)
+    assert "incidents/index.html" in skipped and "incidents/INC-2025-014/index.html" not in skipped
+    assert all((site / name).is_file() for name in skipped)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "whole"]  # no folder of links left behind

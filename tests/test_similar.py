@@ -99,8 +99,7 @@ def test_kb_new_similar_lists_and_writes_nothing(kb: Path) -> None:
 
 def _brute_force(kb_view, limit: int = similar.LIMIT) -> dict[str, list[tuple[str, float]]]:
     """Every pair scored in full, as the module's text defines it: the reference compute must equal."""
-    reviews = tuple(sorted(kb_view.reviews, key=lambda r: r.id))
-    profiles = similar._profiles(reviews)
+    profiles = similar._profiles(similar.sources(kb_view))
     df_words: dict[str, int] = {}
     df_facets: dict[tuple[str, str], int] = {}
     for p in profiles:
@@ -120,9 +119,9 @@ def _brute_force(kb_view, limit: int = similar.LIMIT) -> dict[str, list[tuple[st
                 continue
             score = similar._score(one, other)[0]
             if score >= similar.MIN_SCORE:
-                ranked.append((-score, -other.review.held.timestamp(), other.review.id))
+                ranked.append((-score, -other.source.held, other.source.id))
         ranked.sort()
-        found[one.review.id] = [(rid, -score) for score, _, rid in ranked[:limit]]
+        found[one.source.id] = [(rid, -score) for score, _, rid in ranked[:limit]]
     return found
 
 
