@@ -7,7 +7,10 @@ and every step runs as its own process, as a user would run it:
 
 - the floor: read every record and parse it with PyYAML's C loader, nothing else;
 - `kb validate` cold (no cache), warm (nothing changed) and warm after one record changed;
-- `kb build`, and the plain `mkdocs build` of the very Markdown that kb generated;
+- `kb build` cold, and the plain `mkdocs build` of the very Markdown that kb generated;
+- Zensical building that same docs tree with the same configuration (when installed);
+- `kb build` after one record is edited (its build cache warm), beside its floor: MkDocs'
+  own `mkdocs build --dirty` of the docs tree after the same edit;
 - `kb serve`: seconds from saving an edited record to the served page showing the edit;
 - `kb search` (when the command exists): one query, cold, warm and after one record changed;
 - the site's size, its Pagefind search index (of which a reader downloads only the
@@ -131,8 +134,9 @@ def _docs_child(kb_dir: Path, target: Path) -> None:
         sys.exit("the synthetic KB has errors")
 
 
-def _mkdocs_child(kb_dir: Path, docs: Path, site: Path) -> None:
-    """(internal) the plain MkDocs build of a docs tree, with the configuration kb build uses."""
+def _mkdocs_child(kb_dir: Path, docs: Path, site: Path, dirty: bool = False) -> None:
+    """(internal) the plain MkDocs build of a docs tree, with the configuration kb build uses
+    (--dirty: only the pages whose Markdown is newer than their HTML, MkDocs' own incremental build)."""
     from mkdocs.commands.build import build
     from mkdocs.config import load_config
 
@@ -140,7 +144,28 @@ def _mkdocs_child(kb_dir: Path, docs: Path, site: Path) -> None:
     from generator.site import find_config
 
     config_file = find_config(Settings(kb_dir=kb_dir, as_of=dt.date.fromisoformat(AS_OF)))
-    build(load_config(str(config_file), docs_dir=str(docs), site_dir=str(site)))
+    build(load_config(str(config_file), docs_dir=str(docs), site_dir=str(site)), dirty=dirty)
+
+
+def _zensical_child(kb_dir: Path, docs: Path, site: Path) -> None:
+    """(internal) Zensical building the same docs tree with the same configuration, as kb build --engine zensical runs it."""
+    from generator.engines import run_zensical
+    from generator.settings import Settings
+    from generator.site import find_config
+
+    config_file = find_config(Settings(kb_dir=kb_dir, as_of=dt.date.fromisoformat(AS_OF)))
+    work = site.parent / f"zensical-{site.name}"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(docs, work / "docs")
+    found = run_zensical(config_file, work / "docs", work / "site", dt.date.fromisoformat(AS_OF))
+    if any(d.severity.name == "ERROR" for d in found):
+        sys.exit("; ".join(d.message for d in found))
+
+
+def _has_zensical() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("zensical") is not None
 
 
 def _tree_mb(folder: Path) -> float:
@@ -227,7 +252,7 @@ def _browser_search(result: SizeResult, site: Path) -> None:
     result.browser = search_payload.measure(site, SEARCH_QUERY)
 
 
-def measure(size: int, work: Path, *, serve: bool = True, browser: bool = False) -> SizeResult:
+def measure(size: int, work: Path, *, serve: bool = True, browser: bool = False, zensical: bool = True) -> SizeResult:
     """Every figure for one size."""
     result = SizeResult(size)
     kb_dir = work / f"kb-{size}"
@@ -244,17 +269,32 @@ def measure(size: int, work: Path, *, serve: bool = True, browser: bool = False)
     _edit_one(kb_dir)
     steps["validate_edit"] = _isolated(validate, cwd=work)
     site = work / f"site-{size}"
-    steps["build"] = _isolated(_kb("build", "--kb", str(kb_dir), "--as-of", AS_OF, "--site-dir", str(site)), cwd=work)
+    kb_build = _kb("build", "--kb", str(kb_dir), "--as-of", AS_OF, "--site-dir", str(site))
+    steps["build"] = _isolated(kb_build, cwd=work)  # cold: the build cache was removed above
     result.site_mb = _tree_mb(site)
     result.search_index_mb = _pagefind_index_mb(site)
     steps["pagefind"] = _isolated(pagefind_command(site), cwd=work)  # kb build's own step, timed alone
     # The plain MkDocs build of the same Markdown, with the same configuration.
     docs = work / f"docs-{size}"
     shutil.rmtree(docs, ignore_errors=True)
-    _isolated([sys.executable, me, "_docs", str(kb_dir), str(docs)], cwd=work)
+    docs_tree = [sys.executable, me, "_docs", str(kb_dir), str(docs)]
+    _isolated(docs_tree, cwd=work)
     plain_site = work / f"mkdocs-site-{size}"
-    steps["mkdocs"] = _isolated([sys.executable, me, "_mkdocs", str(kb_dir), str(docs), str(plain_site)], cwd=work)
+    mkdocs = [sys.executable, me, "_mkdocs", str(kb_dir), str(docs), str(plain_site)]
+    steps["mkdocs"] = _isolated(mkdocs, cwd=work)
     result.mkdocs_site_mb = _tree_mb(plain_site)
+    if zensical:
+        steps["zensical"] = _isolated([sys.executable, me, "_zensical", str(kb_dir), str(docs), str(work / f"zsite-{size}")],
+                                      cwd=work)
+        shutil.rmtree(work / f"zensical-zsite-{size}", ignore_errors=True)
+    else:
+        steps["zensical"] = Step(note="Zensical not installed" if not _has_zensical() else "not run")
+    # One record edited: kb build with its build cache, beside MkDocs' own dirty build of
+    # the docs tree after the same edit (only the changed docs files are rewritten).
+    _edit_one(kb_dir)
+    steps["build_edit"] = _isolated(kb_build, cwd=work)
+    _isolated(docs_tree, cwd=work)
+    steps["mkdocs_dirty"] = _isolated(mkdocs + ["--dirty"], cwd=work)
     if serve:
         # A record the internal site shows in full (a TLP:RED one is only its id).
         record = next(p for p in sorted((kb_dir / "reviews").iterdir()) if "TLP:RED" not in p.read_text(encoding="utf-8"))
@@ -283,7 +323,10 @@ ROWS = [
     ("validate_warm", "`kb validate`, warm (nothing changed)", "floor"),
     ("validate_edit", "`kb validate`, warm, one record changed", "floor"),
     ("mkdocs", "Floor: plain MkDocs build of the generated Markdown", None),
-    ("build", "`kb build` (validate + generate + MkDocs + Pagefind)", "mkdocs"),
+    ("build", "`kb build` (validate + generate + MkDocs + Pagefind), cold", "mkdocs"),
+    ("zensical", "Zensical building the same docs tree and mkdocs.yml", "mkdocs"),
+    ("mkdocs_dirty", "Floor: `mkdocs build --dirty` after one record edit", None),
+    ("build_edit", "`kb build` after one record edit (build cache)", "mkdocs_dirty"),
     ("serve_edit", "`kb serve`: save one record until its page shows the edit", "mkdocs"),
     ("search", f"`kb search {SEARCH_QUERY}`, first (builds its index)", "floor"),
     ("search_warm", f"`kb search {SEARCH_QUERY}`, again", "floor"),
@@ -401,7 +444,9 @@ def main(argv: list[str] | None = None) -> None:
     if argv[:1] == ["_docs"]:
         return _docs_child(Path(argv[1]), Path(argv[2]))
     if argv[:1] == ["_mkdocs"]:
-        return _mkdocs_child(*(Path(a) for a in argv[1:4]))
+        return _mkdocs_child(*(Path(a) for a in argv[1:4]), dirty="--dirty" in argv[4:])
+    if argv[:1] == ["_zensical"]:
+        return _zensical_child(*(Path(a) for a in argv[1:4]))
     parser = argparse.ArgumentParser(description="Measure kb at several KB sizes, each figure beside its floor.")
     parser.add_argument("--sizes", default="100,1000", help="comma-separated numbers of reviews (default 100,1000)")
     parser.add_argument("--out", type=Path, help="Markdown file whose generated block gets the results")
@@ -409,6 +454,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-serve", action="store_true", help="skip the kb serve refresh measurement")
     parser.add_argument("--browser", action="store_true",
                         help="also time the first search result in headless Chromium (the site's Pagefind search)")
+    parser.add_argument("--no-zensical", action="store_true", help="skip the Zensical build of the same docs tree")
     parser.add_argument("--serve-max", type=int, default=1000,
                         help="measure kb serve only up to this size (its first build is long; default 1000)")
     args = parser.parse_args(argv)
@@ -420,8 +466,9 @@ def main(argv: list[str] | None = None) -> None:
         results = []
         for size in sizes:
             print(f"measuring {size:,} reviews in {work} ...", file=sys.stderr, flush=True)
-            results.append(measure(size, work, serve=not args.no_serve and size <= args.serve_max, browser=args.browser))
-        options = " --browser" * args.browser + " --no-serve" * args.no_serve
+            results.append(measure(size, work, serve=not args.no_serve and size <= args.serve_max, browser=args.browser,
+                                   zensical=not args.no_zensical))
+        options = " --browser" * args.browser + " --no-serve" * args.no_serve + " --no-zensical" * args.no_zensical
         generated = report(results, seconds=time.perf_counter() - start, options=options)
         print(table(results), end="")
         print(f"\nMachine: {machine()}")

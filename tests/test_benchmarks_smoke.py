@@ -47,8 +47,11 @@ def test_run_prints_its_table_and_writes_the_report(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| step | 100 reviews |" in done.stdout
     for row in ("Floor: read + parse", "`kb validate`, cold", "`kb validate`, warm", "`kb build`", "plain MkDocs build",
-                "search payload", "peak memory"):
+                "search payload", "peak memory", "`mkdocs build --dirty` after one record edit",
+                "`kb build` after one record edit (build cache)", "Zensical building the same docs tree"):
         assert row in done.stdout, row
+    edit_row = next(line for line in done.stdout.splitlines() if line.startswith("| `kb build` after one record edit"))
+    assert " s (" in edit_row, edit_row  # measured, with its ratio to MkDocs' dirty build
     report = out.read_text(encoding="utf-8")
     assert "Findings written by hand." in report
     assert "| step | 100 reviews |" in report and "Machine:" in report
