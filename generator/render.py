@@ -3,8 +3,16 @@
 The environment's `finalize` prints every value as plain text (generator.markdown.plain)
 unless a filter here made it `Markup`: `md` (a Markdown field as a sanitized HTML block),
 `md_inline` (the same on one line, for list items, table cells and after a label), `h`
-(a value inside raw HTML a template writes). A template cannot forget to escape. Templates are files, found by name on a search path:
+(a value inside raw HTML a template writes). A template cannot forget to escape: `plain`
+writes every character Markdown or HTML would act on as a numeric character reference,
+which reads the same in both. Templates are files, found by name on a search path:
 a project's override folder first, then the packaged templates.
+
+A page for the site keeps its headings in Markdown and writes its body as HTML inside
+`{% filter block %}`: the engine then builds the table of contents from the headings and
+passes the body through (generator/mdx.py) instead of converting Markdown on one core.
+`link` writes an HTML link on the site (its URL final, as raw HTML needs it) and a
+Markdown link in a document for print or a terminal (for_site=False).
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import jinja2
 from markupsafe import Markup
 
 from generator.markdown import attribute, markdown_block, markdown_inline, plain, reveal_bidi, unsafe_url
+from generator.mdx import HTML_BEGIN, HTML_END
 from generator.urls import category_url, control_url, doc_for, review_url, slug, tag_url
 
 __all__ = ["Renderer", "render_all", "doc_for", "relative_link", "reveal_bidi", "unsafe_url"]
@@ -60,6 +69,7 @@ class Renderer:
     def __init__(self, *, override_dir: Path | None = None, globals_: dict[str, Any] | None = None,
                  reviews: Mapping[str, str] | None = None, for_site: bool = True):
         self.reviews: Mapping[str, str] = reviews or {}
+        self.for_site = for_site
         # On the site a date is a span that never wraps; a document for print or a terminal
         # (kb evidence) keeps it as plain text.
         wrap: Callable[[str], Any] = _nowrap if for_site else Markup
@@ -86,6 +96,7 @@ class Renderer:
             when=lambda value: wrap(_when(value)),
             plural=_plural,
             anchor=lambda value: str(value).lower(),
+            block=_block,
         )
         self.env.globals.update(globals_ or {})
 
@@ -93,6 +104,8 @@ class Renderer:
         """Render one template for the page at docs path `here`."""
 
         def link(target_url: str, text: Any, anchor: str = "") -> Markup:
+            if self.for_site:
+                return Markup(f'<a href="{href(target_url + ("#" + anchor if anchor else ""))}">{plain(text)}</a>')
             target = doc_for(target_url + ("#" + anchor if anchor else ""))
             return Markup(f"[{plain(text)}]({relative_link(here, target)})")
 
@@ -119,6 +132,12 @@ class Renderer:
                                                       category_url=category_url, control_url=control_url,
                                                       tag_url=tag_url)
         return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+def _block(html: str) -> Markup:
+    """A page's HTML between two headings, marked so the engine passes it through (mdx.py)."""
+    body = str(html).strip("\n")
+    return Markup(f"\n\n{HTML_BEGIN}\n{body}\n{HTML_END}\n\n") if body.strip() else Markup("")
 
 
 def _date(value: dt.date | dt.datetime | None) -> str:

@@ -224,11 +224,13 @@ def test_control_pages_and_coverage_show_the_same_counts(kb: Path) -> None:
     docs = tree.generated
     coverage = docs["controls/index.md"]
     page = docs["controls/iso27001-2022/a-5-27/index.md"]
-    assert "| [A.5.27](iso27001-2022/a-5-27/index.md) | Learn from incidents | 2 | <span class=\"kb-date\">2025-02-12</span> (approved) | 1 |" in coverage
-    assert "**Evidence:** 2 approved or closed reviews, latest <span class=\"kb-date\">2025-02-12</span> (approved); 1 pending." in page
+    assert ('<tr><td><a href="iso27001-2022/a-5-27/">A.5.27</a></td><td>Learn from incidents</td><td>2</td>'
+            '<td><span class="kb-date">2025-02-12</span> (approved)</td><td>1</td>') in coverage
+    assert ('<p><strong>Evidence:</strong> 2 approved or closed reviews, latest <span class="kb-date">2025-02-12</span>'
+            ' (approved); 1 pending.</p>') in page
     assert "cited as ISO27001-2005/A.13.2.2" in page and "cited as ISO27001-2013/A.16.1.6" in page
     assert re.search(r"## Pending.*INC-2025-003.* Still in review: .*in-review.* · cited as ISO27001-2022/A.5.27", page, re.S)
-    assert "**FAILED** <span class=\"kb-date\">2025-02-01</span>" in page and "follow-up A3" in page
+    assert '<strong>FAILED</strong> <span class="kb-date">2025-02-01</span>' in page and "follow-up A3" in page
     assert "Secret red title" not in page and "INC-2025-004" not in page
     # Both sides count with the same function as kb evidence.
     kb_model = validate(kb, as_of=dt.date.fromisoformat(AS_OF)).value
@@ -236,16 +238,17 @@ def test_control_pages_and_coverage_show_the_same_counts(kb: Path) -> None:
     counted = evidence.coverage(view(kb_model, "internal"))
     assert counted["ISO27001-2022/A.5.27"].count == len(pack(kb, "ISO27001-2022/A.5.27")["reviews"])
     # A control without evidence is a gap, said in words.
-    assert "| [CC7.5](soc2/cc7-5/index.md) | Recovery | <span class=\"kb-gap\">0: gap</span> | none | 0 |" in coverage
+    assert ('<tr><td><a href="soc2/cc7-5/">CC7.5</a></td><td>Recovery</td><td><span class="kb-gap">0: gap</span></td>'
+            '<td>none</td><td>0</td>') in coverage
     assert "No evidence" in docs["controls/soc2/cc7-5/index.md"]
-    assert "superseded by [ISO27001-2022/A.5.27]" in coverage
+    assert 'superseded by <a href="iso27001-2022/a-5-27/">ISO27001-2022/A.5.27</a>' in coverage
 
 
 def test_public_site_counts_only_public_reviews(kb: Path) -> None:
     result, tree = prepare_docs(Settings(kb_dir=kb, as_of=dt.date.fromisoformat(AS_OF), audience="public"))
     assert tree is not None
-    assert "| [A.5.27](iso27001-2022/a-5-27/index.md) | Learn from incidents | 1 | <span class=\"kb-date\">2025-02-12</span> (approved) | 0 |" in tree.generated[
-        "controls/index.md"]
+    assert ('<tr><td><a href="iso27001-2022/a-5-27/">A.5.27</a></td><td>Learn from incidents</td><td>1</td>'
+            '<td><span class="kb-date">2025-02-12</span> (approved)</td><td>0</td>') in tree.generated["controls/index.md"]
     assert "Cited the 2013 control" not in tree.generated["controls/iso27001-2022/a-5-27/index.md"]
 
 

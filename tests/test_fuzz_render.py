@@ -18,7 +18,8 @@ from generator.site import render_pages
 
 HOSTILE = ["<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "[x](javascript:alert(1))", "{{ 7*7 }}",
            "{% if %}", "---\ntitle: x\n---", "<svg onload=alert(1)>", "\u202e", "\u200b", "`code <b>`", "# h",
-           "[r]: javascript:x", "<a href='javascript:x'>", "&lt;script&gt;", "|", "\\", "**", "```"]
+           "[r]: javascript:x", "<a href='javascript:x'>", "&lt;script&gt;", "|", "\\", "**", "```",
+           "\n<!-- /kb:html -->\n", "\n<!-- kb:html -->\n"]  # the lines around a page's HTML blocks (mdx.py)
 text = st.lists(st.one_of(st.sampled_from(HOSTILE), st.text(min_size=1, max_size=30)), min_size=1, max_size=6).map("".join)
 line = text.map(lambda t: " ".join(t.split())[:200]).filter(lambda t: t.strip() != "")
 

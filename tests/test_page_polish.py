@@ -1,12 +1,16 @@
-"""The generated Markdown of pages as a reader meets them: lists that stay lists, sections that
-are never empty, words instead of identifiers."""
+"""The generated pages as a reader meets them: lists that stay lists, sections that
+are never empty, words instead of identifiers. A page keeps its headings in Markdown and
+its body as HTML blocks the engine passes through (render.py's `block`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 from conftest import DELETE, make_kb, valid_review
+
+from generator.mdx import HTML_BEGIN, HTML_END
 
 
 def pages(tmp_path: Path, *reviews: dict) -> dict[str, str]:
@@ -28,28 +32,38 @@ def section(page: str, heading: str) -> str:
     return page.split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
 
 
+def html(text: str) -> str:
+    """The HTML of a section, without the marker lines around its blocks."""
+    return "\n".join(line for line in text.strip().splitlines() if line not in (HTML_BEGIN, HTML_END))
+
+
+def items(text: str) -> list[str]:
+    """The list items of a section's HTML."""
+    return re.findall(r"<li>(.*?)</li>", text, re.S)
+
+
 def test_each_adopted_lesson_is_its_own_list_item_on_the_training_page(tmp_path: Path) -> None:
     data = valid_review()
     data["lessons"][0]["adopted_in"] = [{"kind": "training", "ref": "SEC-101 v3", "date": "2025-04-02"}]
     data["lessons"].append({"id": "L2", "text": "Edge on-call needs a drift check.", "kind": "tool",
                             "adopted_in": [{"kind": "runbook", "ref": "Edge runbook section 7"}]})
     adopted = section(pages(tmp_path, data)["training/index.md"], "Adopted")
-    items = [line for line in adopted.splitlines() if line.startswith("- ")]
-    assert len(items) == 2, adopted  # they ran together as "...(2025-04-02)- [INC-... L2]..."
-    assert "SEC-101 v3" in items[0] and "Edge runbook section 7" in items[1]
+    listed = items(adopted)
+    assert len(listed) == 2, adopted  # they ran together as "...(2025-04-02)- [INC-... L2]..."
+    assert "SEC-101 v3" in listed[0] and "Edge runbook section 7" in listed[1]
 
 
 def test_a_draft_without_actions_says_so_instead_of_an_empty_section(tmp_path: Path) -> None:
     draft = valid_review(status="draft", actions=[], approval=DELETE)
     actions = section(pages(tmp_path, draft)["incidents/INC-2025-001/index.md"], "Actions")
-    assert actions.strip() == "No action items yet."
+    assert html(actions) == "<p>No action items yet.</p>"
 
 
 def test_the_root_cause_method_is_named_as_the_procedure_names_it(tmp_path: Path) -> None:
     page = pages(tmp_path, valid_review())["incidents/INC-2025-001/index.md"]
     method = valid_review()["root_cause"]["method"]
     named = {"five-whys": "5 Whys", "fishbone": "Fishbone (Ishikawa) diagram", "fault-tree": "Fault tree"}[method]
-    assert f"Method: **{named}**" in section(page, "Root cause")
+    assert f"<p>Method: <strong>{named}</strong></p>" in section(page, "Root cause")
 
 
 def test_a_recurrence_in_two_categories_is_one_line_naming_both(tmp_path: Path) -> None:
@@ -66,11 +80,11 @@ def test_a_recurrence_in_two_categories_is_one_line_naming_both(tmp_path: Path) 
     later["actions"][0]["progress"] = [{"date": "2025-06-20", "note": "x"}]
     texts = pages(tmp_path, earlier, later)
     for page, other in (("incidents/INC-2025-002/index.md", "INC-2025-001"), ("incidents/INC-2025-001/index.md", "INC-2025-002")):
-        items = [line for line in section(texts[page], "Recurrence").splitlines() if line.startswith("- ")]
-        assert len(items) == 1, items  # it was one line per shared category, the same review twice
-        assert f"[{other}]" in items[0]
-        assert "Unsafe configuration change" in items[0] and " and " in items[0]
-        assert "Insufficient monitoring and alerting" in items[0]
+        listed = items(section(texts[page], "Recurrence"))
+        assert len(listed) == 1, listed  # it was one line per shared category, the same review twice
+        assert f">{other}</a>" in listed[0]
+        assert "Unsafe configuration change" in listed[0] and " and " in listed[0]
+        assert "Insufficient monitoring and alerting" in listed[0]
 
 
 def test_a_failed_check_gives_its_date_next_to_failed(tmp_path: Path) -> None:
@@ -79,7 +93,7 @@ def test_a_failed_check_gives_its_date_next_to_failed(tmp_path: Path) -> None:
                                            "follow_up": ["A1"]}
     actions = section(pages(tmp_path, data)["incidents/INC-2025-001/index.md"], "Actions")
     # It read "the fix did not work on 2025-03-25", as if the fix, not the check, had a date.
-    assert ('Effectiveness: <span class="kb-failed">**FAILED**</span> on <span class="kb-date">2025-03-25</span> '
+    assert ('Effectiveness: <span class="kb-failed"><strong>FAILED</strong></span> on <span class="kb-date">2025-03-25</span> '
             "(the check showed the fix did not work): Drill missed a path.") in actions
 
 
@@ -106,9 +120,11 @@ def test_related_and_similar_reviews_are_tight_lists_like_the_other_lists(tmp_pa
     third = valid_review("INC-2025-003")
     page = pages(tmp_path, first, second, third)["incidents/INC-2025-001/index.md"]
     for heading in ("Related reviews", "Similar reviews"):
-        blocks = [block for block in section(page, heading).strip().split("\n\n") if block.startswith("- ")]
-        # One block: a blank line between items made each one a paragraph, spaced unlike every other list.
-        assert len(blocks) == 1, section(page, heading)
+        body = section(page, heading)
+        # One list whose items are not paragraphs: a blank line between Markdown items made each one a
+        # paragraph, spaced unlike every other list.
+        assert body.count("<ul>") == 1 and items(body), body
+        assert not any(item.lstrip().startswith("<p>") for item in items(body)), body
 
 
 def test_a_why_written_as_a_question_gets_no_second_why_label(tmp_path: Path) -> None:
@@ -130,3 +146,32 @@ def test_a_critical_lesson_is_marked_wherever_lessons_are_listed(tmp_path: Path)
     for page in ("lessons/index.md", "lessons/tags/cdn/index.md", "root-causes/configuration-change/index.md", "index.md",
                  "incidents/INC-2025-001/index.md"):
         assert chip in texts[page], page
+
+
+def test_the_error_banner_lists_each_files_errors_under_the_files_name(tmp_path: Path) -> None:
+    """kb serve's banner (site.banner_pages): the second file's name ran into the first
+    file's last error, one list item, when the banner was a Markdown admonition."""
+    import markdown
+
+    from generator.diagnostics import Diagnostic, Severity
+    from generator.settings import Settings
+    from generator.site import banner_pages
+
+    def error(name: str, line: int, message: str) -> Diagnostic:
+        return Diagnostic(tmp_path / "kb" / "reviews" / name, line, 3, Severity.ERROR, message, "schema")
+
+    broken = {tmp_path / "kb" / "reviews" / "INC-2025-001.yaml": [error("INC-2025-001.yaml", 4, "one"),
+                                                                   error("INC-2025-001.yaml", 9, "two <b>x</b>")],
+              tmp_path / "kb" / "reviews" / "INC-2025-002.yaml": [error("INC-2025-002.yaml", 2, "three")]}
+    banner = banner_pages(broken, {}, Settings(kb_dir=tmp_path / "kb", as_of=dt.date(2025, 7, 1)))
+    page = banner["index.md"].split("---\n", 2)[2]
+    html = markdown.markdown(page, extensions=["tables", "admonition", "toc", "generator.mdx"])
+    box = re.search(r'<div class="admonition failure">(.*?)</div>', html, re.S)
+    assert box, html
+    assert '<p class="admonition-title">2 files with errors: fix them and the preview follows</p>' in box.group(1)
+    files = re.findall(r"<p><strong>(.*?)</strong></p>\s*<ul>(.*?)</ul>", box.group(1), re.S)
+    assert [(name.endswith("INC-2025-001.yaml"), len(items(errors))) for name, errors in files] == [(True, 2)] + [
+        (False, 1)], box.group(1)
+    assert "two &lt;b&gt;x&lt;/b&gt; [schema]" in files[0][1] and "<b>" not in html
+    assert "INC-2025-002.yaml" in files[1][0] and "line 2, column 3: three [schema]" in files[1][1]
+    assert '<h1 id="post-incident-reviews">' in html  # the home page follows the banner

@@ -59,19 +59,19 @@ def test_every_review_lesson_and_action_is_on_exactly_one_page_of_each_list(tmp_
     generated = docs(kb)
     incidents = series(generated, "incidents/index.md")
     assert len(incidents) == 3  # 7 reviews, 3 a page
-    listed = [re.findall(r"\[(INC-2024-\d{3})\]", generated[doc]) for doc in incidents]
+    listed = [re.findall(r">(INC-2024-\d{3})</a>", generated[doc]) for doc in incidents]
     assert [len(ids) for ids in listed] == [3, 3, 1]
     assert sum(listed, []) == [f"INC-2024-{n:03d}" for n in range(COUNT, 0, -1)], "newest first, none twice"
     lessons = "".join(generated[doc] for doc in series(generated, "lessons/index.md"))
     assert sorted(re.findall(r"Lesson of review (\d+)\.", lessons), key=int) == [str(n) for n in range(1, COUNT + 1)]
     actions = series(generated, "actions/index.md")
-    rows = [re.findall(r"\[(INC-2024-\d{3} A\d+)\]", generated[doc]) for doc in actions]
+    rows = [re.findall(r">(INC-2024-\d{3} A\d+)</a>", generated[doc]) for doc in actions]
     assert all(len(r) <= 2 for r in rows) and len(sum(rows, [])) == COUNT * len(review(1)["actions"])
     assert len(set(sum(rows, []))) == len(sum(rows, []))
     control = series(generated, "controls/iso27001-2022/a-5-27/index.md")
     assert len(control) == 3
-    assert "**Evidence:** 7 approved or closed reviews" in generated[control[1]]
-    evidence = [re.findall(r"### \[(INC-2024-\d{3})\]", generated[doc]) for doc in control]
+    assert "<strong>Evidence:</strong> 7 approved or closed reviews" in generated[control[1]]
+    evidence = [re.findall(r"### <a href=\"[^\"]+\">(INC-2024-\d{3})</a>", generated[doc]) for doc in control]
     assert sum(evidence, []) == [f"INC-2024-{n:03d}" for n in range(COUNT, 0, -1)], "newest first, none twice"
 
 
@@ -80,12 +80,13 @@ def test_pages_link_to_each_other_and_keep_the_permalink_first(tmp_path: Path, s
     generated = docs(kb)
     first, second, third = series(generated, "incidents/index.md")
     assert "Page 1 of 3 (reviews 1–3 of 7)" in generated[first]
-    assert "[2](page/2/index.md)" in generated[first] and "[next »](page/2/index.md)" in generated[first]
-    assert "[« previous](../../index.md)" in generated[second] and "[next »](../3/index.md)" in generated[second]
+    assert '<a href="page/2/">2</a>' in generated[first] and '<a href="page/2/">next »</a>' in generated[first]
+    assert "<strong>1</strong>" in generated[first] and "<strong>2</strong>" in generated[second]  # this page
+    assert '<a href="../../">« previous</a>' in generated[second] and '<a href="../3/">next »</a>' in generated[second]
     assert "next »" not in generated[third] and "Page 3 of 3 (reviews 7–7 of 7)" in generated[third]
     category = series(generated, "root-causes/configuration-change/index.md")
     assert "## Recurrence" in generated[category[0]] and "## Recurrence" not in generated[category[1]]
-    assert "[« previous](../../index.md)" in generated[category[1]]
+    assert '<a href="../../">« previous</a>' in generated[category[1]]
 
 
 def test_a_list_that_fits_on_one_page_has_no_pager(tmp_path: Path) -> None:
@@ -107,7 +108,7 @@ def test_home_page_caps_its_lists_and_says_how_many_more(tmp_path: Path, monkeyp
     generated = docs(make_kb(tmp_path, reviews))
     home = generated["index.md"]
     overdue = home.split("### Overdue actions", 1)[1].split("###", 1)[0]
-    assert len(re.findall(r"\| \[INC-2024-\d{3} A1\]", overdue)) == 2
+    assert len(re.findall(r"<tr><td>\d+</td><td>.*?>INC-2024-\d{3} A1</a>", overdue)) == 2
     assert "The 2 longest overdue of 5" in overdue
 
 

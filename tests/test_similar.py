@@ -66,7 +66,7 @@ def test_review_page_lists_similar_reviews_of_its_audience_only(kb: Path) -> Non
         assert tree is not None, result.diagnostics
         page = tree.generated["incidents/INC-2025-001/index.md"]
         section = page.split("## Similar reviews", 1)[1]
-        named = set(re.findall(r"\[(INC-\d{4}-\d{3})\]", section))
+        named = set(re.findall(r">(INC-\d{4}-\d{3})</a>", section))
         assert named and "INC-2025-001" not in named and "INC-2025-005" not in named
         if audience == "public":
             assert named <= {"INC-2025-002", "INC-2025-006", "INC-2025-009"}

@@ -28,7 +28,7 @@ def test_tag_pages_list_each_lesson_once_and_merge_spellings(tmp_path: Path) -> 
     two["lessons"][0]["tags"] = ["cdn", "secret-tag"]
     generated = docs(make_kb(tmp_path, {"INC-2025-001": one, "INC-2025-002": two}))
     index = generated["lessons/tags/index.md"]
-    assert "[&#35;CDN / cdn](cdn/index.md) (1 lesson)" in index  # one slug: one page, both spellings
+    assert '<li><a href="cdn/">&#35;CDN / cdn</a> (1 lesson)</li>' in index  # one slug: one page, both spellings
     page = generated["lessons/tags/cdn/index.md"]
     assert page.count("INC-2025-001 L1") == 1 and "INC-2025-002" not in page  # TLP:RED: nothing
     assert "secret-tag" not in index and "lessons/tags/secret-tag/index.md" not in generated

@@ -383,7 +383,7 @@ def _pages(tmp_path: Path, *reviews: dict, audience: str = "internal") -> dict[s
 def test_recurrence_on_the_review_category_actions_home_and_metrics_pages(tmp_path):
     pages = _pages(tmp_path, _earlier(), _later())
     review = pages["incidents/INC-2025-002/index.md"]
-    assert "## Recurrence" in review and "[INC-2025-001](../INC-2025-001/index.md)" in review
+    assert "## Recurrence" in review and '<a href="../INC-2025-001/">INC-2025-001</a>' in review
     assert "Unsafe configuration change" in review
     assert "recurred in" in pages["incidents/INC-2025-001/index.md"]
     category = pages["root-causes/configuration-change/index.md"]
@@ -391,7 +391,7 @@ def test_recurrence_on_the_review_category_actions_home_and_metrics_pages(tmp_pa
     assert "Recurrences after a validated fix" in pages["actions/index.md"]
     assert "Recurrences after a validated fix" in pages["index.md"]
     metrics = pages["metrics/index.md"]
-    assert "| 2025 | 1 | 1 |" in metrics
+    assert "<tr><td>2025</td><td>1</td><td>1</td></tr>" in metrics
 
 
 def test_stale_and_failed_on_home_and_dashboard(tmp_path):
@@ -444,9 +444,9 @@ def test_review_page_shows_the_v11_fields(tmp_path):
 
 def test_metrics_say_what_they_count(tmp_path):
     page = _pages(tmp_path, _earlier(), _later())["metrics/index.md"]
-    assert "| Validated | 1 | 2 | 50.0% |" in page  # of the done actions: A2 of each review
-    assert "| Failed | 1 | 2 | 50.0% |" in page
-    assert "| Review to approval | 2 | 5.0 | 5 |" in page
+    assert "<tr><td>Validated</td><td>1</td><td>2</td><td>50.0%</td>" in page  # of the done actions: A2 of each review
+    assert "<tr><td>Failed</td><td>1</td><td>2</td><td>50.0%</td>" in page
+    assert "<tr><td>Review to approval</td><td>2</td><td>5.0</td><td>5</td>" in page
     assert "90th percentile" in page and "average" not in page.lower().replace("not averages", "")
 
 

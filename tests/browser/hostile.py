@@ -4,8 +4,8 @@ Each payload, if it ever became markup, would open a dialog (alert) or leave an 
 attribute, a javascript:/data: URL or a <script> on the page. Free-text fields get every
 structural trick Markdown has (reference links with the URL on the next line, indented
 definitions in lists, code spans across blank lines, unclosed fences, fences after a label
-or inside list items); one-line fields get the inline ones. Ids get what their patterns
-allow (quotes, angle brackets without spaces).
+or inside list items, the marker lines of the pages' HTML blocks); one-line fields get the
+inline ones. Ids get what their patterns allow (quotes, angle brackets without spaces).
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ INLINE = [
     "[z](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
     "<https://ok.example/?q=<svg/onload=alert('i12')>>",
     "*em* _u_ `code <b onclick=alert('i13')>` | pipe | # not a heading",
+    # The lines that open and close a page's HTML block (generator/mdx.py): shown as text, never obeyed.
+    "<!-- /kb:html --><svg onload=alert('i14')><!-- kb:html -->",
 ]
 BLOCKS = [
     "[r]:\n  javascript:alert('b1')\n\n[click][r]",
@@ -47,6 +49,8 @@ BLOCKS = [
     "<details open ontoggle=alert('b7')>x</details>",
     "> quote <iframe src=javascript:alert('b8')>",
     "1. one\n2. <script>alert('b9')</script>",
+    "<!-- /kb:html -->\n<img src=x onerror=alert('b11')>\n<!-- kb:html -->",
+    "<!-- kb:html -->\n\n<script>alert('b12')</script>\n\n<!-- /kb:html -->",
     "```\n<script>alert('b10')</script>",  # a fence never closed: last on purpose
 ]
 ALL_INLINE = " ".join(INLINE)
