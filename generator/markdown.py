@@ -212,8 +212,32 @@ def _fragment(text: str, linker: Linker | None, *, one_line: bool) -> str:
     return _cached_fragment(str(text), links, one_line)
 
 
+# A line of plain prose: it starts with a letter and holds no character Markdown or HTML
+# acts on (no emphasis, code, link, escape, entity or tag) nor spaces at either end (a
+# hard break), so markdown-it would make it one paragraph of exactly these characters.
+_PROSE_LINE = re.compile(r"[A-Za-z](?:[A-Za-z0-9,.;:'\"()/%+?! -]*[A-Za-z0-9,.;:'\"()/%+?!-])?")
+
+
+def _prose(text: str, *, one_line: bool) -> str | None:
+    """The fragment of a text that is plain prose, written without parsing (most record text
+    is: it was most of rendering); None when it is anything else. Equal to what the parser,
+    the sanitizer and the serializer make of it (tests/test_markdown_property.py checks)."""
+    lines = text.rstrip("\n").split("\n")
+    if not all(_PROSE_LINE.fullmatch(line) for line in lines):
+        return None
+    return f"<p>{_encode((' ' if one_line else chr(10)).join(lines), newlines=not one_line)}</p>"
+
+
 @functools.lru_cache(maxsize=16384)
 def _cached_fragment(text: str, links: tuple[tuple[str, str | None], ...], one_line: bool) -> str:
+    if not links:
+        fast = _prose(text, one_line=one_line)
+        if fast is not None:
+            return fast
+    return _parsed_fragment(text, links, one_line)
+
+
+def _parsed_fragment(text: str, links: tuple[tuple[str, str | None], ...], one_line: bool) -> str:
     tokens = _MD.parse(_clean(text))
     if links:
         _link_ids(tokens, dict(links).get)

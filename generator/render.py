@@ -18,6 +18,7 @@ Markdown link in a document for print or a terminal (for_site=False).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import multiprocessing
 import posixpath
 import re
@@ -114,7 +115,7 @@ class Renderer:
             path, _, anchor = target_url.partition("#")
             # Pages are served as folders (use_directory_urls): x/y.md is at x/y/.
             base = posixpath.dirname(here) if posixpath.basename(here) == "index.md" else here[:-3]
-            rel = posixpath.relpath(path or ".", base or ".")
+            rel = _relative(path, base)
             rel = "" if rel == "." else rel + "/"
             # Built from ids and slugs the schema restricts; escaped for the attribute anyway.
             return Markup.escape(rel + ("#" + anchor if anchor else ""))
@@ -132,6 +133,20 @@ class Renderer:
                                                       category_url=category_url, control_url=control_url,
                                                       tag_url=tag_url)
         return re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+
+
+@functools.lru_cache(maxsize=65536)
+def _relative(path: str, base: str) -> str:
+    """posixpath.relpath(path, base) for two folders of the site, by their names alone
+    (relpath asks the file system for the current folder: it was a fifth of rendering)."""
+    if ".." in path.split("/") or ".." in base.split("/") or path.startswith("/") or base.startswith("/"):
+        return posixpath.relpath(path or ".", base or ".")
+    to = [part for part in path.split("/") if part not in ("", ".")]
+    start = [part for part in base.split("/") if part not in ("", ".")]
+    common = 0
+    while common < min(len(to), len(start)) and to[common] == start[common]:
+        common += 1
+    return "/".join([".."] * (len(start) - common) + to[common:]) or "."
 
 
 def _block(html: str) -> Markup:

@@ -118,3 +118,31 @@ def test_the_page_python_markdown_renders_around_them_stays_allowlisted(text: st
             f"Label: {markdown_inline(text, linker)}\n")
     html = markdown.markdown(page, extensions=EXTENSIONS)
     assert violations(html, PAGE_TAGS, PAGE_ATTRIBUTES) == [], html
+
+
+_PROSE_ALPHABET = "aZ09 ,.;:'\"()/%+?!-\n\t*_`<>&#[]\\|~=\u00e9"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=_PROSE_ALPHABET, max_size=40), st.booleans())
+def test_prose_written_without_parsing_equals_the_parsed_fragment(text: str, one_line: bool) -> None:
+    """Plain prose skips the parser (generator.markdown._prose); whatever it accepts must come
+    out exactly as markdown-it, nh3 and the serializer make it, and it must turn down the rest."""
+    from generator.markdown import _parsed_fragment, _prose
+
+    for candidate in (text, "A" + text, "The " + text.strip() + "\n"):
+        fast = _prose(candidate, one_line=one_line)
+        if fast is not None:
+            assert fast == _parsed_fragment(candidate, (), one_line), repr(candidate)
+
+
+def test_prose_fast_path_takes_plain_sentences_and_nothing_with_markup() -> None:
+    from generator.markdown import _prose
+
+    assert _prose("The CDN accepted expired tokens (for 40 min).\nNobody noticed.\n", one_line=False) == \
+        "<p>The CDN accepted expired tokens (for 40 min).\nNobody noticed.</p>"
+    assert _prose("The CDN accepted expired tokens.\nNobody noticed.", one_line=True) == \
+        "<p>The CDN accepted expired tokens. Nobody noticed.</p>"
+    for marked in ("*bold*", "a <b>", "a &amp; b", "a `code`", "a [x](y)", "- item", "1. one", "a  \nb", "a\n\nb",
+                   "a\\b", "x_y_", "a | b", "\u202eabc", "a\u0000b", "> quote", "    code"):
+        assert _prose(marked, one_line=False) is None, marked

@@ -146,3 +146,19 @@ def test_front_matter_titles_are_yaml_safe_and_html_escaped(title: str) -> None:
     # MkDocs treats titles as HTML: unescaped once, it is the text as written (bidi shown as a mark).
     shown = html_module.unescape(loaded)
     assert shown == " ".join(title.replace("\u202e", "\u2039U+202E\u203a").split())
+
+
+def test_links_between_pages_are_relative_as_posixpath_would_make_them() -> None:
+    """render._relative computes relpath from the names alone (relpath asks the file system)."""
+    import itertools
+    import posixpath
+
+    from generator.render import _relative
+
+    parts = ["incidents", "INC-2025-001", "a", "", ".", ".."]
+    for depth_a, depth_b in itertools.product(range(4), repeat=2):
+        for path in itertools.product(parts, repeat=depth_a):
+            for base in itertools.islice(itertools.product(parts, repeat=depth_b), 60):
+                for target in ("/".join(path), "/".join(path) + "/", "/" + "/".join(path)):
+                    assert _relative(target, "/".join(base)) == posixpath.relpath(target or ".", "/".join(base) or "."), \
+                        (target, base)
