@@ -195,6 +195,15 @@ class BuildCache:
         store._check()
         return store
 
+    def lock(self) -> bool:
+        """Hold the folder for this build (until close); False when another build holds it.
+        Taken before the docs are written in a forked process, which shares the lock."""
+        try:
+            self.folder.parent.mkdir(parents=True, exist_ok=True)  # the lock file is beside the folder
+        except OSError:
+            return False
+        return self._lock is not None or self._acquire()
+
     def _acquire(self) -> bool:
         try:
             import fcntl
@@ -263,7 +272,7 @@ class BuildCache:
         """
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            if not self._acquire():
+            if self._lock is None and not self._acquire():
                 return False
             if not self._broken:
                 self._check()
@@ -291,9 +300,9 @@ class BuildCache:
                 old.with_name(f".{old.name}.lock").unlink(missing_ok=True)
                 other.close()
 
-    def commit(self, pages: dict[str, tuple[str, str]],
-               ranking: tuple[str, dict[str, tuple[Similar, ...]]] | None = None) -> None:
-        """Keep the rendered pages (and the ranking of similar reviews) and vouch for the folder (the stamp, written last)."""
+    def keep(self, pages: dict[str, tuple[str, str]],
+             ranking: tuple[str, dict[str, tuple[Similar, ...]]] | None = None) -> None:
+        """Keep the rendered pages (and the ranking of similar reviews); not vouched for until vouch()."""
         tmp = self.pages_file.with_name(f".{self.pages_file.name}.tmp")
         tmp.write_bytes(marshal.dumps(pages))
         os.replace(tmp, self.pages_file)
@@ -304,9 +313,18 @@ class BuildCache:
             tmp = self.ranking_file.with_name(f".{self.ranking_file.name}.tmp")
             tmp.write_bytes(marshal.dumps((key, rows)))
             os.replace(tmp, self.ranking_file)
+
+    def vouch(self) -> None:
+        """The build finished without a warning: its docs, site and pages are good (the stamp, written last)."""
         tmp = self.stamp.with_name(f".{_STAMP}.tmp")
         tmp.write_text(f"{_FORMAT} {self.folder.name}\n", encoding="utf-8")
         os.replace(tmp, self.stamp)
+
+    def commit(self, pages: dict[str, tuple[str, str]],
+               ranking: tuple[str, dict[str, tuple[Similar, ...]]] | None = None) -> None:
+        """keep() and vouch(): the pages and the stamp at once."""
+        self.keep(pages, ranking)
+        self.vouch()
 
 
 # -- the incremental MkDocs build ---------------------------------------------------------

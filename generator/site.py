@@ -15,6 +15,7 @@ import datetime as dt
 import errno
 import importlib.util
 import logging
+import multiprocessing
 import os
 import platform
 import re
@@ -23,7 +24,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -34,7 +36,7 @@ from generator.dates import source_date_epoch
 from generator.diagnostics import Diagnostic, Result, Severity, error, sorted_diagnostics, warning
 from generator.cache import quiet_gc
 from generator.fingerprint import Fingerprints, templates_digest
-from generator.incremental import BuildCache, BuildStats, copy_site, inodes, run_mkdocs_incremental, tree_change
+from generator.incremental import BuildCache, BuildStats, TreeChange, copy_site, inodes, run_mkdocs_incremental, tree_change
 from generator.index import KnowledgeBase, validate
 from generator.load import discover_reviews
 from generator.pages import PageSpec, front_matter, plan, searchable, source_path
@@ -638,100 +640,178 @@ def _engine(name: str) -> Callable[[Path, Path, Path, dt.date], list[Diagnostic]
     return run_mkdocs
 
 
-def build_site(settings: Settings, *, stage: Stage = _quiet, stats: BuildStats | None = None) -> Result[KnowledgeBase]:
+@dataclass(frozen=True)
+class Published:
+    """What `kb build` returns besides its findings: small, whatever the size of the KB."""
+
+    files: int  # files read (reviews and catalogs), for the summary line
+
+
+@dataclass(frozen=True)
+class _Docs:
+    """What writing the docs tree hands to the rest of the build (see _write_docs)."""
+
+    checked: Result[Published]
+    written: bool  # False: the KB has errors, nothing was written
+    in_cache: bool = False  # written into the build cache's docs folder (else the work folder's)
+    warm: bool = False  # the cache held the last build's docs and site
+    reason: str = ""  # why the cache was cold
+    change: TreeChange | None = None
+    handwritten: dict[str, Path] = field(default_factory=dict)
+    skip: frozenset[str] = frozenset()  # HTML files Pagefind need not read
+    pages: int = 0
+    rendered: int = 0
+
+
+def build_site(settings: Settings, *, stage: Stage = _quiet, stats: BuildStats | None = None) -> Result[Published]:
     """Validate, render and publish the KB; nothing is written unless all of it succeeds.
 
     `stage` hears of each step as it starts: validating, rendering, running MkDocs,
     indexing for search, publishing. With the build cache (generator/incremental.py) only
     the pages an edit changed are rendered and built again; `stats` learns how it went.
+
+    Memory: the model and the rendered pages live in a forked process that writes the docs
+    tree and exits before MkDocs starts (_apart), so a build's peak is the larger of the
+    two stages, never their sum.
     """
     stats = stats if stats is not None else BuildStats()
     config_file = find_config(settings)
     check_site_dir(settings.site_dir, kb_dir=settings.kb_dir, config_file=config_file)
     store = BuildCache.open(settings, config_file, _handwritten_files(handwritten_dir(config_file)))
+    site_dir = settings.site_dir.absolute()
     try:
-        return _build_site(settings, config_file, store, stage, stats)
+        site_dir.parent.mkdir(parents=True, exist_ok=True)
+        recover(site_dir)
+        work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-{os.getpid()}-", dir=site_dir.parent))
+        try:
+            _step("work-created")
+            if store is not None and not store.lock():
+                store = None  # another build holds it: this one goes without, as before the cache
+            docs = _apart(lambda told: _write_docs(settings, store, work / "docs", told), stage)
+            if not docs.written:
+                return docs.checked
+            _step("docs-written")
+            return _publish(settings, config_file, docs, store, work, site_dir, stage, stats)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    except OSError as exc:
+        # A full disk, an unwritable folder: say which path, and that nothing was lost.
+        where = exc.filename or site_dir.parent
+        kept = f"the previous site at {settings.site_dir} is kept" if site_dir.exists() else "no site was written"
+        raise SiteError(f"could not write {where}: {exc.strerror or exc}; {kept}") from exc
     finally:
         if store is not None:
             store.close()
 
 
-def _build_site(settings: Settings, config_file: Path, store: BuildCache | None, stage: Stage,
-                stats: BuildStats) -> Result[KnowledgeBase]:
+def _write_docs(settings: Settings, store: BuildCache | None, target: Path, stage: Stage) -> _Docs:
+    """Validate, render and write the docs tree: into the build cache when it can be written,
+    else into `target`. The rendered pages and ranking go to the cache too, not yet vouched for."""
     renders = None
     if store is not None:
         renders = RenderCache()
         renders.pages = store.pages()
         renders.ranking = store.ranking()
     checked, tree = prepare_docs(settings, cache=renders, stage=stage)
+    kb = checked.value
+    summary = Result(Published(files=kb.files if kb is not None else 0), checked.diagnostics)
     if tree is None:
-        return checked
-    site_dir = settings.site_dir.absolute()
-    try:
-        return _publish(settings, config_file, checked, tree, site_dir, stage,
-                        cached=(store, renders, stats))
-    except OSError as exc:
-        # A full disk, an unwritable folder: say which path, and that nothing was lost.
-        where = exc.filename or site_dir.parent
-        kept = f"the previous site at {settings.site_dir} is kept" if site_dir.exists() else "no site was written"
-        raise SiteError(f"could not write {where}: {exc.strerror or exc}; {kept}") from exc
+        return _Docs(summary, written=False)
+    handwritten, skip = tree.handwritten, unsearchable(tree.generated)
+    if store is not None and renders is not None and store.begin():
+        try:
+            before = inodes(store.docs) if store.warm else {}
+            tree.write(store.docs)
+            change = tree_change(before, inodes(store.docs))
+            store.keep(renders.pages, renders.ranking)
+            return _Docs(summary, True, in_cache=True, warm=store.warm, reason=store.reason, change=change,
+                         handwritten=handwritten, skip=skip, pages=len(renders.pages), rendered=renders.rendered)
+        except OSError:
+            pass  # the cache folder cannot be written: build as every build did before it
+    tree.write(target)
+    return _Docs(summary, True, handwritten=handwritten, skip=skip)
 
 
-def _publish(settings: Settings, config_file: Path, checked: Result[KnowledgeBase], tree: DocsTree,
-             site_dir: Path, stage: Stage,
-             cached: tuple[BuildCache | None, RenderCache | None, BuildStats]) -> Result[KnowledgeBase]:
-    store, renders, stats = cached
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    recover(site_dir)
-    work = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.build-{os.getpid()}-", dir=site_dir.parent))
+def _apart(task: Callable[[Stage], _Docs], stage: Stage) -> _Docs:
+    """Run `task` in a forked process and return what it returns (its stages told here as
+    they come), so its memory is given back before the next step; in this process where
+    forking is not safe (threads running, no fork)."""
+    if not hasattr(os, "fork") or threading.active_count() > 1:
+        return task(stage)
+    reader, writer = multiprocessing.get_context("fork").Pipe(duplex=False)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into the caller's code
+        status = 0
+        try:
+            reader.close()
+            outcome: tuple[str, Any] = ("done", task(lambda name: writer.send(("stage", name))))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, raised there
+            outcome = ("raised", exc)
+        try:
+            writer.send(outcome)
+        except Exception:  # noqa: BLE001 - an exception that cannot be pickled: its text
+            writer.send(("raised", SiteError(f"preparing the docs failed: {outcome[1]!r}")))
+        except BaseException:
+            status = 1
+        finally:
+            os._exit(status)
+    writer.close()
     try:
-        _step("work-created")
-        found = None
-        if store is not None and renders is not None and store.begin():
-            found = _build_cached(store, tree, renders, config_file, work / "site", settings, stage, stats)
-        if found is None:  # no cache, or it could not be written: as every build did before it
-            tree.write(work / "docs")
-            _step("docs-written")
-            stage("running Zensical" if settings.engine == "zensical" else "running MkDocs")
-            found = _engine(settings.engine)(config_file, work / "docs", work / "site", settings.as_of)
-        result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
-        _step("site-built")
-        if not result.failed(strict=settings.strict):
-            stage("indexing for search")
-            found += run_pagefind(work / "site", config_file, unsearchable(tree.generated))
-            result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
-            _step("indexed")
-        if not result.failed(strict=settings.strict):
-            stage("publishing")
-            swap_in(work / "site", site_dir)
-        return result
+        while True:
+            try:
+                kind, value = reader.recv()
+            except EOFError:
+                raise SiteError("the process that renders the pages stopped before it finished (out of memory, "
+                                "or killed); nothing was published") from None
+            if kind != "stage":
+                break
+            stage(value)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        reader.close()
+        os.waitpid(pid, 0)
+    if kind == "raised":
+        raise value
+    return value
 
 
-def _build_cached(store: BuildCache, tree: DocsTree, renders: RenderCache, config_file: Path, site: Path,
-                  settings: Settings, stage: Stage, stats: BuildStats) -> list[Diagnostic] | None:
-    """Build in the cache folder (dirty when it is warm) and copy the site to `site`; None when
-    the cache folder could not be written (the caller builds without it)."""
-    stats.pages, stats.rendered = len(renders.pages), renders.rendered
-    try:
-        before = inodes(store.docs) if store.warm else {}
-        tree.write(store.docs)
-        change = tree_change(before, inodes(store.docs))
-    except OSError:
-        return None
-    _step("docs-written")
+def _publish(settings: Settings, config_file: Path, docs: _Docs, store: BuildCache | None, work: Path,
+             site_dir: Path, stage: Stage, stats: BuildStats) -> Result[Published]:
+    checked = docs.checked
+    if docs.in_cache and store is not None:
+        found = _build_cached(store, docs, config_file, work / "site", settings, stage, stats)
+    else:
+        stage("running Zensical" if settings.engine == "zensical" else "running MkDocs")
+        found = _engine(settings.engine)(config_file, work / "docs", work / "site", settings.as_of)
+    result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
+    _step("site-built")
+    if not result.failed(strict=settings.strict):
+        stage("indexing for search")
+        found += run_pagefind(work / "site", config_file, docs.skip)
+        result = Result(checked.value, sorted_diagnostics(checked.diagnostics + found))
+        _step("indexed")
+    if not result.failed(strict=settings.strict):
+        stage("publishing")
+        swap_in(work / "site", site_dir)
+    return result
+
+
+def _build_cached(store: BuildCache, docs: _Docs, config_file: Path, site: Path,
+                  settings: Settings, stage: Stage, stats: BuildStats) -> list[Diagnostic]:
+    """Build in the cache folder (dirty when it was warm) and copy the site to `site`."""
+    stats.pages, stats.rendered = docs.pages, docs.rendered
+    change = docs.change
+    assert change is not None
     stats.changed, stats.removed = len(change.changed), len(change.removed)
-    stage(f"running MkDocs on {stats.changed + stats.removed:,} changed files" if store.warm else "running MkDocs")
+    stage(f"running MkDocs on {stats.changed + stats.removed:,} changed files" if docs.warm else "running MkDocs")
     found, dirty = run_mkdocs_incremental(config_file, store.docs, store.site, settings.as_of,
-                                          change=change if store.warm else None, handwritten=tree.handwritten)
+                                          change=change if docs.warm else None, handwritten=docs.handwritten)
     stats.mode = "incremental" if dirty else "cold"
-    stats.reason = "" if dirty else (store.reason if not store.warm else "a page was added or removed, and no nav is configured")
+    stats.reason = "" if dirty else (docs.reason if not docs.warm else "a page was added or removed, and no nav is configured")
     if any(d.severity is Severity.ERROR for d in found):
         return found
     if not found:  # a build MkDocs warned about is not vouched for: the next one is cold and warns again
         with contextlib.suppress(OSError):
-            store.commit(renders.pages, renders.ranking)
+            store.vouch()
     try:
         copy_site(store.site, site)
     except OSError as exc:
