@@ -41,7 +41,7 @@ from generator.index import KnowledgeBase, validate
 from generator.load import discover_reviews
 from generator.pages import PageSpec, front_matter, plan, searchable, source_path
 from generator.repository import Repository, locate
-from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, doc_for, render_all
+from generator.render import PARALLEL_MIN_PAGES, TEMPLATES, Renderer, doc_for, render_all, use_bytecode_cache
 from generator.procedure import ID_PATTERN
 from generator.charts import bar_chart, column_chart
 from generator.settings import Settings
@@ -712,6 +712,7 @@ def _write_docs(settings: Settings, store: BuildCache | None, target: Path, stag
         renders = RenderCache()
         renders.pages = store.pages()
         renders.ranking = store.ranking()
+        use_bytecode_cache(store.folder.parent.parent / "templates")  # .kb-cache/templates, beside build/
     checked, tree = prepare_docs(settings, cache=renders, stage=stage)
     kb = checked.value
     summary = Result(Published(files=kb.files if kb is not None else 0), checked.diagnostics)
