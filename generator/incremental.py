@@ -320,12 +320,6 @@ class BuildCache:
         tmp.write_text(f"{_FORMAT} {self.folder.name}\n", encoding="utf-8")
         os.replace(tmp, self.stamp)
 
-    def commit(self, pages: dict[str, tuple[str, str]],
-               ranking: tuple[str, dict[str, tuple[Similar, ...]]] | None = None) -> None:
-        """keep() and vouch(): the pages and the stamp at once."""
-        self.keep(pages, ranking)
-        self.vouch()
-
 
 # -- the incremental MkDocs build ---------------------------------------------------------
 
